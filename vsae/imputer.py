@@ -1,0 +1,306 @@
+"""``VSAEImputer``: the scikit-learn face of VSAE for tables with missing cells."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import fields
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from vsae import inference
+from vsae.errors import VSAEError
+from vsae.model.vsae import VSAE, VSAEConfig
+from vsae.persistence import load_folder, restore_state, save_folder
+from vsae.schema import Schema, infer_table_schema
+from vsae.tabular import TableCodec, as_frame, validate_table, write_cells
+from vsae.train import History, TrainConfig, resolve_device, train_vsae
+
+_MODEL_FIELDS = tuple(f.name for f in fields(VSAEConfig))
+_TRAIN_FIELDS = tuple(f.name for f in fields(TrainConfig) if f.name != "seed")
+
+
+class VSAEImputer(TransformerMixin, BaseEstimator):
+    """Impute missing cells of a table with a Variational Selective Autoencoder.
+
+    Every column is a modality. Numeric columns are numerical (Gaussian likelihood on standardised
+    values), other dtypes (object, string, category, bool) are categorical (one-hot, cross-entropy).
+    The model learns from the table as it is, missing cells included; ``transform`` fills only the
+    missing cells and returns every observed cell unchanged.
+
+    Parameters
+    ----------
+    categorical_features, numerical_features : list, optional
+        Column names (or positions, for arrays) whose inferred type is overridden.
+    latent_dim, encoder_hidden, mask_decoder_hidden, decoder_hidden, depth : int
+        Network sizes (defaults: the paper's tabular architecture).
+    aggregator : {"concat", "mean", "max"}
+        How latent blocks are combined (paper: concat).
+    mask_input : {"reconstructed", "true", "none"}
+        What the data decoder is conditioned on besides the latent code.
+    batch_norm : bool
+        Batch normalisation after the first layer of every network.
+    numerical_variance : float
+        Observation variance of standardised numerical columns (see ``docs/model.md`` for the choice).
+    learn_numerical_variance : bool
+        Learn the observation variance per column instead.
+    binary_loss : {"mse", "bce"}
+        Loss of binary columns (used by the multimodal API; tables have none).
+    epochs, batch_size, learning_rate, warmup_epochs, unobserved_term, kl_weight,
+    validation_fraction, validation_hidden_fraction, patience, clip_grad_norm, device, verbose
+        Training settings, see :class:`vsae.train.TrainConfig`.
+    random_state : int
+        Seeds initialisation, splits, shuffling and sampling.
+
+    Attributes
+    ----------
+    schema_ : Schema
+        One modality per column.
+    codec_ : TableCodec
+        Standardisation statistics and category lists.
+    model_ : VSAE
+        The trained network.
+    history_ : History
+        Per-epoch loss terms and validation scores.
+    """
+
+    def __init__(
+        self,
+        categorical_features: list[Any] | None = None,
+        numerical_features: list[Any] | None = None,
+        latent_dim: int = 20,
+        encoder_hidden: int = 64,
+        mask_decoder_hidden: int = 64,
+        decoder_hidden: int = 128,
+        depth: int = 3,
+        aggregator: str = "concat",
+        mask_input: str = "reconstructed",
+        batch_norm: bool = True,
+        numerical_variance: float = 0.05,
+        learn_numerical_variance: bool = False,
+        binary_loss: str = "mse",
+        epochs: int = 200,
+        batch_size: int = 128,
+        learning_rate: float = 1e-3,
+        warmup_epochs: int = 20,
+        unobserved_term: bool = True,
+        kl_weight: float = 1.0,
+        validation_fraction: float = 0.2,
+        validation_hidden_fraction: float = 0.2,
+        patience: int = 20,
+        clip_grad_norm: float | None = 10.0,
+        device: str = "auto",
+        verbose: int = 0,
+        random_state: int = 0,
+    ) -> None:
+        self.categorical_features = categorical_features
+        self.numerical_features = numerical_features
+        self.latent_dim = latent_dim
+        self.encoder_hidden = encoder_hidden
+        self.mask_decoder_hidden = mask_decoder_hidden
+        self.decoder_hidden = decoder_hidden
+        self.depth = depth
+        self.aggregator = aggregator
+        self.mask_input = mask_input
+        self.batch_norm = batch_norm
+        self.numerical_variance = numerical_variance
+        self.learn_numerical_variance = learn_numerical_variance
+        self.binary_loss = binary_loss
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.warmup_epochs = warmup_epochs
+        self.unobserved_term = unobserved_term
+        self.kl_weight = kl_weight
+        self.validation_fraction = validation_fraction
+        self.validation_hidden_fraction = validation_hidden_fraction
+        self.patience = patience
+        self.clip_grad_norm = clip_grad_norm
+        self.device = device
+        self.verbose = verbose
+        self.random_state = random_state
+
+    # -- configuration --------------------------------------------------------------------------
+    def _model_config(self) -> VSAEConfig:
+        try:
+            return VSAEConfig(**{name: getattr(self, name) for name in _MODEL_FIELDS})
+        except ValueError as error:
+            raise VSAEError(str(error)) from error
+
+    def _train_config(self) -> TrainConfig:
+        return TrainConfig(seed=self.random_state, **{name: getattr(self, name) for name in _TRAIN_FIELDS})
+
+    # -- fitting --------------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any = None) -> VSAEImputer:
+        """Learn the table's joint distribution of values and missingness from its observed cells.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            The table; missing cells are NaN/None/NA. Unobserved cells are never read.
+        y : ignored
+        """
+        frame, _ = as_frame(X)
+        validate_table(frame, numerical=self.numerical_features or ())
+        schema = infer_table_schema(frame, self.categorical_features, self.numerical_features)
+        codec = TableCodec.fit(frame, schema)
+        x, observed = codec.encode(frame)
+        model, history = train_vsae(schema, x, observed, self._model_config(), self._train_config())
+        self._set_fitted(frame, schema, codec, model, history)
+        return self
+
+    def _set_fitted(
+        self, frame: pd.DataFrame, schema: Schema, codec: TableCodec, model: VSAE, history: History
+    ) -> None:
+        self.schema_, self.codec_, self.model_, self.history_ = schema, codec, model, history
+        self.n_features_in_ = frame.shape[1]
+        self.dtypes_ = [str(dtype) for dtype in frame.dtypes]
+        if all(isinstance(c, str) for c in frame.columns):
+            self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
+
+    # -- imputation -----------------------------------------------------------------------------
+    def _encode(self, X: Any) -> tuple[pd.DataFrame, bool, np.ndarray, np.ndarray]:
+        check_is_fitted(self, "model_")
+        frame, is_frame = as_frame(X)
+        validate_table(frame)
+        x, observed = self.codec_.encode(frame)
+        return frame, is_frame, x, observed
+
+    def _like_input(self, frame: pd.DataFrame, is_frame: bool, original: Any) -> Any:
+        if is_frame:
+            return frame
+        dtype = np.asarray(original).dtype
+        return frame.to_numpy(dtype=None if dtype.kind == "O" else dtype)
+
+    def transform(self, X: Any) -> Any:
+        """Fill every missing cell; observed cells are returned unchanged.
+
+        Deterministic: the latent code is the posterior mean of the selective proposal, numerical
+        cells get the decoder mean and categorical cells the most likely class. A row with every
+        cell missing is imputed through the multimodal encoder from the mask alone.
+
+        Returns a DataFrame (same index, column order, dtypes and categories) for a DataFrame, an
+        ndarray for an array.
+        """
+        frame, is_frame, x, observed = self._encode(X)
+        values = inference.impute(self.model_, x, observed)
+        return self._like_input(self.codec_.fill_missing(frame, observed, values), is_frame, X)
+
+    def sample_imputations(self, X: Any, n: int = 10, random_state: int | None = None) -> Any:
+        """``n`` stochastic imputations (multiple imputation).
+
+        Each draw samples the latent code from the selective proposal and every categorical cell from
+        its predicted distribution. Returns a list of ``n`` DataFrames for a DataFrame, an array
+        ``[n, n_samples, n_features]`` for an array.
+        """
+        if n < 1:
+            raise VSAEError(f"n must be at least 1, got {n}")
+        frame, is_frame, x, observed = self._encode(X)
+        seed = self.random_state if random_state is None else random_state
+        draws = inference.sample_imputations(self.model_, x, observed, n, seed)
+        filled = [self.codec_.fill_missing(frame, observed, draw) for draw in draws]
+        if is_frame:
+            return filled
+        return np.stack([self._like_input(f, False, X) for f in filled])
+
+    def uncertainty(self, X: Any, n: int = 50, random_state: int | None = None) -> Any:
+        """Per-cell uncertainty of the imputation; 0 for observed cells.
+
+        Numerical cells: standard deviation, on the column's original scale, of the decoder mean over
+        ``n`` latent draws. Categorical cells: ``1 − max_k p(k)`` of the class distribution averaged
+        over the draws. Returns a float DataFrame (or array) shaped like ``X``.
+        """
+        frame, is_frame, x, observed = self._encode(X)
+        seed = self.random_state if random_state is None else random_state
+        mean, std = inference.predictive_moments(self.model_, x, observed, n, seed)
+        spread = np.zeros(frame.shape)
+        for index, modality in enumerate(self.schema_):
+            columns = self.schema_.columns_of(index)
+            if modality.kind == "categorical":
+                spread[:, index] = 1.0 - mean[:, columns].max(axis=1)
+            else:
+                spread[:, index] = std[:, columns][:, 0] * self.codec_.stds[modality.name]
+        spread[observed] = 0.0
+        result = pd.DataFrame(spread, index=frame.index, columns=frame.columns)
+        return result if is_frame else spread
+
+    def generate(self, n: int, random_state: int | None = None) -> tuple[Any, Any]:
+        """``n`` new rows drawn from the prior, with their generated missingness pattern.
+
+        Returns ``(data, mask)``: ``data`` holds a value in every cell, ``mask`` is True where the
+        generated pattern says the cell is observed. DataFrames when fitted on a DataFrame.
+        """
+        check_is_fitted(self, "model_")
+        if n < 1:
+            raise VSAEError(f"n must be at least 1, got {n}")
+        seed = self.random_state if random_state is None else random_state
+        values, mask = inference.generate(self.model_, n, seed)
+        decoded = self.codec_.decode(values)
+        columns = [self._generated_column(i, decoded[m.name]) for i, m in enumerate(self.schema_)]
+        data = pd.concat(columns, axis=1)
+        data.columns = self.schema_.names
+        if hasattr(self, "feature_names_in_"):
+            return data, pd.DataFrame(mask, columns=self.schema_.names)
+        return data.to_numpy(), mask
+
+    def _generated_column(self, index: int, values: np.ndarray) -> pd.Series:
+        """A generated column in the dtype the column had at fit, where it can hold the values."""
+        modality, dtype = self.schema_.modalities[index], self.dtypes_[index]
+        if modality.kind == "categorical":
+            column = pd.Series(pd.Categorical(values, categories=list(modality.categories)))
+            return column if dtype == "category" else column.astype(object)
+        empty = pd.Series(np.full(len(values), np.nan), dtype="float64")
+        try:
+            empty = empty.astype(dtype)
+        except (TypeError, ValueError):  # e.g. numpy int64, which cannot hold NaN while being filled
+            pass
+        return write_cells(empty, np.ones(len(values), dtype=bool), values)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        return np.asarray([str(name) for name in self.schema_.names], dtype=object)
+
+    # -- persistence ----------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the fitted imputer to the folder ``path``: ``config.json`` plus ``model.safetensors``."""
+        check_is_fitted(self, "model_")
+        config = {
+            "estimator": type(self).__name__,
+            "params": self.get_params(),
+            "schema": self.schema_.to_dict(),
+            "codec": self.codec_.to_dict(),
+            "dtypes": self.dtypes_,
+            "columns_were_named": hasattr(self, "feature_names_in_"),
+            "history": self.history_.to_dict(),
+        }
+        save_folder(path, config, self.model_.state_dict())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], device: str = "cpu") -> VSAEImputer:
+        """Read an imputer written by :meth:`save` (no pickle: JSON and safetensors only)."""
+        config, state = load_folder(path)
+        if config.get("estimator") != cls.__name__:
+            raise VSAEError(f"{str(path)!r} holds a {config.get('estimator')!r}, not a {cls.__name__}")
+        try:
+            imputer = cls(**config["params"])
+            schema = Schema.from_dict(config["schema"])
+            codec = TableCodec.from_dict(schema, config["codec"])
+            model = VSAE(schema, imputer._model_config())
+            history = History.from_dict(config["history"])
+            dtypes = list(config["dtypes"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise VSAEError(
+                f"the config.json in {str(path)!r} is incomplete or inconsistent: {error!r}"
+            ) from error
+        restore_state(model, state, str(path))
+        imputer.device = device
+        model.to(resolve_device(device)).eval()
+        imputer.schema_, imputer.codec_, imputer.model_, imputer.history_ = schema, codec, model, history
+        imputer.n_features_in_ = len(schema)
+        imputer.dtypes_ = dtypes
+        if config.get("columns_were_named"):
+            imputer.feature_names_in_ = np.asarray(schema.names, dtype=object)
+        return imputer

@@ -1,0 +1,248 @@
+"""The Variational Selective Autoencoder network (DESIGN §1).
+
+Shapes: ``x`` is the encoded data ``[N, D]`` (see :class:`vsae.schema.Schema`), ``observed`` the mask
+``[N, M]`` (True = observed), latent codes are ``[N, M, L]``: one block of ``L`` dimensions per modality.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+from vsae.model.layers import grouped_mlp, mlp
+from vsae.model.likelihoods import BinaryLoss, Likelihoods
+from vsae.schema import Schema
+
+Aggregator = Literal["concat", "mean", "max"]
+MaskInput = Literal["reconstructed", "true", "none"]
+
+#: Log-variances are clamped to this range so that ``exp`` can neither overflow nor vanish.
+LOGVAR_LIMIT = 10.0
+#: Modalities at most this wide share one padded unimodal-encoder group; wider ones group by width.
+SMALL_MODALITY_WIDTH = 64
+
+
+@dataclass
+class VSAEConfig:
+    """Network sizes and modelling choices. Defaults are the paper's tabular sizes (Appendix B).
+
+    Attributes
+    ----------
+    latent_dim : int
+        Latent dimensions per modality (paper: 20 tabular, 256 image).
+    encoder_hidden : int
+        Width of the unimodal encoders and of the multimodal encoder.
+    mask_decoder_hidden, decoder_hidden : int
+        Widths of the mask decoder and of the data decoder.
+    depth : int
+        Hidden layers of every MLP.
+    aggregator : {"concat", "mean", "max"}
+        How the per-modality latent blocks are combined before decoding (paper: concat).
+    mask_input : {"reconstructed", "true", "none"}
+        What the data decoder is conditioned on besides ``F(z)``: the mask decoder's probabilities
+        (detached, so that the mask decoder learns ``p(m | z)`` only), the true mask, or nothing.
+    batch_norm : bool
+        Batch normalisation after the first layer of every MLP, as in the paper.
+    numerical_variance : float
+        Variance of the Gaussian likelihood of standardised numerical values (its initial value when
+        learned); 0.5 makes the loss the plain squared error used by the paper.
+    learn_numerical_variance : bool
+        Learn one observation variance per numerical column instead of fixing it.
+    binary_loss : {"mse", "bce"}
+        Loss of binary and image columns: squared error (paper) or binary cross-entropy.
+    """
+
+    latent_dim: int = 20
+    encoder_hidden: int = 64
+    mask_decoder_hidden: int = 64
+    decoder_hidden: int = 128
+    depth: int = 3
+    aggregator: Aggregator = "concat"
+    mask_input: MaskInput = "reconstructed"
+    batch_norm: bool = True
+    numerical_variance: float = 0.5
+    learn_numerical_variance: bool = False
+    binary_loss: BinaryLoss = "mse"
+
+    def __post_init__(self) -> None:
+        if self.aggregator not in ("concat", "mean", "max"):
+            raise ValueError(f"aggregator must be 'concat', 'mean' or 'max', got {self.aggregator!r}")
+        if self.mask_input not in ("reconstructed", "true", "none"):
+            raise ValueError(f"mask_input must be 'reconstructed', 'true' or 'none', got {self.mask_input!r}")
+        for name in ("latent_dim", "encoder_hidden", "mask_decoder_hidden", "decoder_hidden", "depth"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+
+    @classmethod
+    def for_images(cls, **overrides: Any) -> VSAEConfig:
+        """The paper's MNIST+MNIST sizes: latent 256 per modality, 128-wide networks, 16-wide mask decoder."""
+        sizes = {"latent_dim": 256, "encoder_hidden": 128, "mask_decoder_hidden": 16, "decoder_hidden": 128}
+        return cls(**{**sizes, **overrides})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VSAEConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class Posterior:
+    """Diagonal Gaussian over the latent blocks, ``[N, M, L]`` each."""
+
+    mean: torch.Tensor
+    logvar: torch.Tensor
+
+    def rsample(self) -> torch.Tensor:
+        """Reparameterised draw."""
+        return self.mean + torch.randn_like(self.mean) * torch.exp(0.5 * self.logvar)
+
+    def kl_to_standard_normal(self) -> torch.Tensor:
+        """Analytic ``KL(q(z_i) ‖ N(0, I))`` of every block, ``[N, M]``."""
+        return 0.5 * (self.mean.square() + self.logvar.exp() - self.logvar - 1.0).sum(-1)
+
+
+@dataclass
+class Decoded:
+    """Decoder outputs: mask logits ``[N, M]`` and the raw data head ``[N, D]``."""
+
+    mask_logits: torch.Tensor
+    data: torch.Tensor
+
+
+class VSAE(nn.Module):
+    """Unimodal encoders, multimodal encoder, selective proposal, aggregator, mask and data decoders."""
+
+    def __init__(self, schema: Schema, config: VSAEConfig | None = None) -> None:
+        super().__init__()
+        self.schema = schema
+        self.config = config = config or VSAEConfig()
+        n_modalities, width, latent = len(schema), schema.total_width, config.latent_dim
+        self.likelihoods = Likelihoods(
+            schema, config.numerical_variance, config.binary_loss, config.learn_numerical_variance
+        )
+
+        column_modality = schema.column_modality()
+        self.register_buffer("column_modality", torch.as_tensor(column_modality), persistent=False)
+        tabular = np.array([m.is_tabular for m in schema])[column_modality]
+        self.register_buffer("noise_columns", torch.as_tensor(tabular, dtype=torch.float32), persistent=False)
+
+        # Unimodal encoders, one network per modality, run as a few grouped networks (see module docs).
+        groups = self._modality_groups(schema)
+        self.unimodal = nn.ModuleList(
+            grouped_mlp(
+                len(members), padded, config.encoder_hidden, 2 * latent, config.depth, config.batch_norm
+            )
+            for members, padded in groups
+        )
+        for g, (members, padded) in enumerate(groups):
+            gather = np.full((len(members), padded), width, dtype=np.int64)  # `width` = the zero column
+            for row, index in enumerate(members):
+                columns = np.arange(schema.offsets[index], schema.offsets[index + 1])
+                gather[row, : columns.size] = columns
+            self.register_buffer(f"unimodal_gather_{g}", torch.as_tensor(gather), persistent=False)
+        order = np.concatenate([members for members, _ in groups])
+        self.register_buffer("unimodal_order", torch.as_tensor(np.argsort(order)), persistent=False)
+
+        self.multimodal = mlp(
+            width + n_modalities,
+            config.encoder_hidden,
+            2 * latent * n_modalities,
+            config.depth,
+            config.batch_norm,
+        )
+        aggregated = latent * n_modalities if config.aggregator == "concat" else latent
+        condition = 0 if config.mask_input == "none" else n_modalities
+        self.mask_decoder = mlp(
+            aggregated, config.mask_decoder_hidden, n_modalities, config.depth, config.batch_norm
+        )
+        self.data_decoder = mlp(
+            aggregated + condition, config.decoder_hidden, width, config.depth, config.batch_norm
+        )
+
+    @staticmethod
+    def _modality_groups(schema: Schema) -> list[tuple[list[int], int]]:
+        """Modalities sharing a grouped encoder, and the width their inputs are zero-padded to."""
+        widths = [m.width for m in schema]
+        small = [i for i, w in enumerate(widths) if w <= SMALL_MODALITY_WIDTH]
+        groups = [(small, max(widths[i] for i in small))] if small else []
+        for width in sorted({w for w in widths if w > SMALL_MODALITY_WIDTH}):
+            groups.append(([i for i, w in enumerate(widths) if w == width], width))
+        return groups
+
+    # -- encoding -------------------------------------------------------------------------------
+    def fill_unobserved(self, x: torch.Tensor, observed: torch.Tensor, noise: bool) -> torch.Tensor:
+        """``x̃``: unobserved tabular columns get standard normal noise (or 0, its mean, when
+        ``noise`` is false, for deterministic imputation); unobserved image columns get zeros."""
+        column_observed = observed[:, self.column_modality]
+        fill = torch.randn_like(x) * self.noise_columns if noise else torch.zeros_like(x)
+        return torch.where(column_observed, x, fill)
+
+    def encode(self, x: torch.Tensor, observed: torch.Tensor, noise: bool = True) -> Posterior:
+        """The selective proposal: unimodal posterior where a modality is observed, multimodal elsewhere."""
+        n, n_modalities = observed.shape
+        x_tilde = self.fill_unobserved(x, observed, noise)
+        padded = torch.cat([x_tilde, x_tilde.new_zeros(n, 1)], dim=1)
+        unimodal = torch.cat(
+            [
+                encoder(padded[:, getattr(self, f"unimodal_gather_{g}")])
+                for g, encoder in enumerate(self.unimodal)
+            ],
+            dim=1,
+        )[:, self.unimodal_order]
+        multimodal = self.multimodal(torch.cat([x_tilde, observed.to(x.dtype)], dim=1))
+        multimodal = multimodal.view(n, n_modalities, -1)
+        stats = torch.where(observed.unsqueeze(-1), unimodal, multimodal)
+        mean, logvar = stats.chunk(2, dim=-1)
+        return Posterior(mean, logvar.clamp(-LOGVAR_LIMIT, LOGVAR_LIMIT))
+
+    # -- decoding -------------------------------------------------------------------------------
+    def aggregate(self, z: torch.Tensor) -> torch.Tensor:
+        """``F(z)``: concatenation of the blocks (paper), or their mean or max."""
+        if self.config.aggregator == "concat":
+            return z.flatten(1)
+        if self.config.aggregator == "mean":
+            return z.mean(1)
+        return z.amax(1)
+
+    def decode(self, z: torch.Tensor, mask: torch.Tensor | None = None) -> Decoded:
+        """Mask logits and data head from latent codes.
+
+        ``mask`` is what the data decoder is conditioned on when ``mask_input == "true"``: the observed
+        mask during training and imputation, a generated one during generation.
+        """
+        h = self.aggregate(z)
+        mask_logits = self.mask_decoder(h)
+        mode = self.config.mask_input
+        if mode == "none":
+            return Decoded(mask_logits, self.data_decoder(h))
+        if mode == "reconstructed":
+            condition = torch.sigmoid(mask_logits).detach()
+        elif mask is None:
+            raise ValueError("mask_input='true' needs the mask to condition the data decoder on")
+        else:
+            condition = mask.to(h.dtype)
+        return Decoded(mask_logits, self.data_decoder(torch.cat([h, condition], dim=1)))
+
+    @torch.no_grad()
+    def generate(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``z ~ N(0, I)``, a mask drawn from ``p(m | z)``, and the data head decoded given both.
+
+        Returns the raw data head ``[n, D]`` and the generated mask ``[n, M]`` (True = observed).
+        """
+        z = torch.randn(n, len(self.schema), self.config.latent_dim, device=self.noise_columns.device)
+        mask = torch.bernoulli(torch.sigmoid(self.mask_decoder(self.aggregate(z))))
+        return self.decode(z, mask).data, mask.bool()
+
+    @torch.no_grad()
+    def impute(self, x: torch.Tensor, observed: torch.Tensor, stochastic: bool = False) -> torch.Tensor:
+        """Raw data head for imputation: posterior means (and zero fill) by default, one draw otherwise."""
+        posterior = self.encode(x, observed, noise=stochastic)
+        z = posterior.rsample() if stochastic else posterior.mean
+        return self.decode(z, observed).data

@@ -1,0 +1,225 @@
+"""Tables in and out of the model's encoded space.
+
+:func:`validate_table` turns user input into a checked DataFrame (or says exactly what is wrong);
+:class:`TableCodec` maps a table to the encoded float matrix and observation mask the model trains on,
+and maps the model's output back to values of the original columns.
+
+Numerical columns are standardised with the mean and standard deviation of their *observed* training
+cells (DESIGN §1, "a pitfall measured here": min-max scaling with an MSE likelihood lets the posterior
+collapse). Categorical columns become one-hot blocks. Unobserved cells are written as 0 in the encoded
+matrix, so nothing downstream ever reads what the user had in them.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from vsae.errors import VSAEError
+from vsae.schema import Schema
+
+
+def as_frame(X: Any) -> tuple[pd.DataFrame, bool]:
+    """The input as a DataFrame, and whether it was one (to return the same kind)."""
+    if isinstance(X, pd.DataFrame):
+        return X, True
+    try:
+        array = np.asarray(X)
+    except Exception as error:  # ragged nested lists and the like
+        raise VSAEError(f"cannot read the input as a table: {error}") from error
+    if array.ndim != 2:
+        raise VSAEError(f"expected a 2-dimensional table, got an array of shape {array.shape}")
+    return pd.DataFrame(array), False
+
+
+def validate_table(frame: pd.DataFrame, numerical: Sequence[Any] = ()) -> None:
+    """Reject what the model cannot learn from, naming the column (and row) at fault.
+
+    ``numerical`` lists columns that must hold numbers; their text cells are reported.
+    """
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise VSAEError(f"the table is empty ({frame.shape[0]} rows, {frame.shape[1]} columns)")
+    duplicated = frame.columns[frame.columns.duplicated()].unique().tolist()
+    if duplicated:
+        raise VSAEError(f"duplicate column names: {', '.join(map(str, duplicated))}")
+    for name in frame.columns:
+        dtype = frame[name].dtype
+        if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+            raise VSAEError(
+                f"column {name!r} holds dates/times ({dtype}); convert it to numbers or drop it first"
+            )
+    for name in numerical:
+        if name not in frame.columns:
+            raise VSAEError(f"numerical column {name!r} is not in the table")
+        numeric_column(frame[name])
+
+
+def numeric_column(column: pd.Series) -> np.ndarray:
+    """A column as float64 with NaN for missing; text or infinite values are an error."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        column = column.astype(object)
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad_text = np.isnan(values) & column.notna().to_numpy()
+    if bad_text.any():
+        row = int(np.flatnonzero(bad_text)[0])
+        raise VSAEError(
+            f"column {column.name!r} is numerical but row {column.index[row]!r} holds "
+            f"{column.iloc[row]!r}; clean the value or declare the column categorical"
+        )
+    infinite = np.isinf(values)
+    if infinite.any():
+        row = int(np.flatnonzero(infinite)[0])
+        raise VSAEError(
+            f"column {column.name!r} holds an infinite value at row {column.index[row]!r}; "
+            "replace it with a finite number or leave the cell empty"
+        )
+    return values
+
+
+@dataclass
+class TableCodec:
+    """Standardisation statistics and category lists learned from the observed training cells."""
+
+    schema: Schema
+    means: dict[str, float]
+    stds: dict[str, float]
+
+    @classmethod
+    def fit(cls, frame: pd.DataFrame, schema: Schema) -> TableCodec:
+        means: dict[str, float] = {}
+        stds: dict[str, float] = {}
+        for modality in schema:
+            if modality.kind == "categorical":
+                continue
+            values = numeric_column(frame[modality.name])
+            observed = values[~np.isnan(values)]
+            if observed.size == 0:
+                raise VSAEError(
+                    f"column {modality.name!r} has no observed value: it cannot be learned or imputed"
+                )
+            std = float(observed.std())
+            means[modality.name] = float(observed.mean())
+            # A constant column keeps unit scale so it stays finite; its imputation is the constant.
+            stds[modality.name] = std if std > 0 else 1.0
+        return cls(schema, means, stds)
+
+    def check_columns(self, frame: pd.DataFrame) -> None:
+        """The table must have exactly the columns seen at fit, in the same order."""
+        expected = self.schema.names
+        actual = list(frame.columns)
+        if actual == expected:
+            return
+        missing = [c for c in expected if c not in actual]
+        extra = [c for c in actual if c not in expected]
+        if missing or extra:
+            details = []
+            if missing:
+                details.append(f"missing {', '.join(map(repr, missing))}")
+            if extra:
+                details.append(f"unexpected {', '.join(map(repr, extra))}")
+            raise VSAEError(f"the table's columns differ from those seen at fit: {'; '.join(details)}")
+        raise VSAEError(f"the table's columns are in a different order than at fit; expected {expected}")
+
+    def encode(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Encoded matrix ``[n, total_width]`` (float32) and observation mask ``[n, M]`` (True = observed).
+
+        Categories not seen at fit are treated as missing, with a warning naming them.
+        """
+        self.check_columns(frame)
+        n = len(frame)
+        x = np.zeros((n, self.schema.total_width), dtype=np.float32)
+        observed = np.zeros((n, len(self.schema)), dtype=bool)
+        for index, modality in enumerate(self.schema):
+            column = frame.iloc[:, index]
+            start = self.schema.offsets[index]
+            if modality.kind == "categorical":
+                codes = pd.Categorical(column, categories=list(modality.categories)).codes
+                unseen = (codes < 0) & column.notna().to_numpy()
+                if unseen.any():
+                    values = sorted({repr(v) for v in column[unseen]})[:5]
+                    warnings.warn(
+                        f"column {modality.name!r}: {int(unseen.sum())} cell(s) hold categories not seen "
+                        f"at fit ({', '.join(values)}); they are treated as missing and imputed",
+                        UserWarning,
+                        stacklevel=3,
+                    )
+                rows = np.flatnonzero(codes >= 0)
+                x[rows, start + codes[rows]] = 1.0
+                observed[:, index] = codes >= 0
+            else:
+                values = numeric_column(column)
+                present = ~np.isnan(values)
+                scaled = (values - self.means[modality.name]) / self.stds[modality.name]
+                x[present, start] = scaled[present]
+                observed[:, index] = present
+        return x, observed
+
+    def decode(self, values: np.ndarray) -> dict[str, np.ndarray]:
+        """Column values from the model's point predictions in encoded space.
+
+        ``values`` holds, per modality, the standardised mean (numerical) or the one-hot/probability
+        block (categorical, decoded by argmax).
+        """
+        columns: dict[str, np.ndarray] = {}
+        for index, modality in enumerate(self.schema):
+            block = values[:, self.schema.columns_of(index)]
+            if modality.kind == "categorical":
+                labels = np.asarray(modality.categories, dtype=object)
+                columns[modality.name] = labels[block.argmax(axis=1)]
+            else:
+                columns[modality.name] = (
+                    block[:, 0].astype(np.float64) * self.stds[modality.name] + self.means[modality.name]
+                )
+        return columns
+
+    def fill_missing(self, frame: pd.DataFrame, observed: np.ndarray, values: np.ndarray) -> pd.DataFrame:
+        """A copy of ``frame`` whose unobserved cells hold the decoded ``values``; other cells untouched."""
+        decoded = self.decode(values)
+        out = frame.copy()
+        for index, modality in enumerate(self.schema):
+            missing = ~observed[:, index]
+            if not missing.any():
+                continue
+            out.isetitem(index, write_cells(frame.iloc[:, index], missing, decoded[modality.name][missing]))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        # Lists in schema order: column names need not be strings (JSON object keys must be).
+        return {
+            "means": [self.means.get(m.name) for m in self.schema],
+            "stds": [self.stds.get(m.name) for m in self.schema],
+        }
+
+    @classmethod
+    def from_dict(cls, schema: Schema, data: dict[str, Any]) -> TableCodec:
+        numerical = [
+            (m.name, mean, std)
+            for m, mean, std in zip(schema, data["means"], data["stds"], strict=True)
+            if mean is not None
+        ]
+        return cls(schema, {n: float(a) for n, a, _ in numerical}, {n: float(b) for n, _, b in numerical})
+
+
+def write_cells(column: pd.Series, rows: np.ndarray, values: np.ndarray) -> pd.Series:
+    """``column`` with ``values`` written at the boolean ``rows``, keeping its dtype where it can.
+
+    Integer columns (pandas' nullable ``Int64`` and friends) receive rounded values; a plain numpy
+    integer column cannot hold a missing value, so it never reaches here with one.
+    """
+    column = column.copy()
+    dtype = column.dtype
+    if pd.api.types.is_integer_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
+        values = np.rint(values.astype(np.float64)).astype(np.int64)
+    elif pd.api.types.is_bool_dtype(dtype):
+        values = values.astype(bool)
+    elif pd.api.types.is_float_dtype(dtype):
+        values = values.astype(np.float64)
+    elif pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
+        values = values.astype(object)
+    column[rows] = values
+    return column

@@ -1,0 +1,289 @@
+"""Training: seeded, in-memory, with model selection on held-out *observed* cells.
+
+The data stay on the device as two tensors and mini-batches are index slices of a shuffled permutation
+(no DataLoader: for in-memory tables it only adds per-batch overhead).
+
+Model selection: a share ``validation_fraction`` of the rows is kept out of training. In those rows a
+further share ``validation_hidden_fraction`` of the *observed* cells is hidden from the model; after
+every epoch the model imputes them and the error on them (standardised MSE for numerical modalities,
+error rate for categorical ones) is the validation score. The epoch with the best score is kept and
+training stops after ``patience`` epochs without improvement (never before the warm-up has ended).
+Nothing in this procedure reads an unobserved cell.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from vsae.errors import TrainingDivergedError, VSAEError
+from vsae.model.objective import SelectiveELBO
+from vsae.model.vsae import VSAE, VSAEConfig
+from vsae.schema import Schema
+
+#: Below this many validation rows the score is too noisy to select on: train on all rows instead.
+MIN_VALIDATION_ROWS = 8
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings.
+
+    Attributes
+    ----------
+    epochs : int
+        Maximum number of passes over the training rows.
+    batch_size : int
+        Rows per mini-batch.
+    learning_rate : float
+        Adam's step size.
+    warmup_epochs : int
+        Epochs trained without the unobserved-modality term (paper: 20).
+    unobserved_term : bool
+        Whether the Eq. 8 term for unobserved modalities is used after the warm-up.
+    kl_weight : float
+        Multiplier of the KL term.
+    validation_fraction : float
+        Share of rows held out for model selection (0 disables selection and early stopping).
+    validation_hidden_fraction : float
+        Share of the held-out rows' observed cells that is hidden and imputed to score an epoch.
+    patience : int
+        Epochs without a better validation score before training stops.
+    clip_grad_norm : float or None
+        Maximum gradient norm.
+    seed : int
+        Seeds weights, splits, shuffling and noise.
+    device : str
+        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``…
+    verbose : int
+        0 silent, 1 a progress bar over epochs.
+    """
+
+    epochs: int = 200
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    warmup_epochs: int = 20
+    unobserved_term: bool = True
+    kl_weight: float = 1.0
+    validation_fraction: float = 0.2
+    validation_hidden_fraction: float = 0.2
+    patience: int = 20
+    clip_grad_norm: float | None = 10.0
+    seed: int = 0
+    device: str = "auto"
+    verbose: int = 0
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 2:
+            raise VSAEError(f"epochs must be ≥ 1 and batch_size ≥ 2, got {self.epochs} and {self.batch_size}")
+        if not 0 <= self.validation_fraction < 1 or not 0 < self.validation_hidden_fraction < 1:
+            raise VSAEError("validation_fraction must be in [0, 1) and validation_hidden_fraction in (0, 1)")
+        if not self.learning_rate > 0:
+            raise VSAEError(f"learning_rate must be positive, got {self.learning_rate}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class History:
+    """Per-epoch record of every loss term and of the validation score."""
+
+    epochs: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = -1
+    stopped_early: bool = False
+    kl_per_modality: list[float] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> History:
+        return cls(**data)
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as error:
+        raise VSAEError(f"unknown device {device!r}: {error}") from error
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise VSAEError(f"device {device!r} was requested but CUDA is not available; use device='cpu'")
+    return resolved
+
+
+@dataclass
+class _Validation:
+    """Held-out rows with some observed cells hidden, and the truth of those cells."""
+
+    x: torch.Tensor
+    observed_input: torch.Tensor
+    hidden: torch.Tensor
+
+
+def _split_rows(
+    observed: np.ndarray, config: TrainConfig, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    n = observed.shape[0]
+    n_validation = round(n * config.validation_fraction)
+    if n_validation < MIN_VALIDATION_ROWS or n - n_validation < 2:
+        return np.arange(n), np.arange(0)
+    order = rng.permutation(n)
+    return np.sort(order[n_validation:]), np.sort(order[:n_validation])
+
+
+def _hide_cells(observed: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
+    """Boolean ``[n, M]``: observed cells chosen (with probability ``share``) to be hidden."""
+    return observed & (rng.random(observed.shape) < share)
+
+
+def train_vsae(
+    schema: Schema,
+    x: np.ndarray,
+    observed: np.ndarray,
+    model_config: VSAEConfig | None = None,
+    config: TrainConfig | None = None,
+    objective: SelectiveELBO | None = None,
+) -> tuple[VSAE, History]:
+    """Build a :class:`VSAE` for ``schema`` and train it on encoded data.
+
+    Parameters
+    ----------
+    schema : Schema
+        Layout of ``x``.
+    x : ndarray of shape (n_samples, schema.total_width)
+        Encoded data; unobserved cells may hold anything (they are never read).
+    observed : ndarray of bool, shape (n_samples, n_modalities)
+        True where a modality is observed.
+    model_config, config : optional
+        Network and optimisation settings.
+    objective : SelectiveELBO, optional
+        The loss; defaults to Eq. 8 with ``config.kl_weight``.
+
+    Returns
+    -------
+    model : VSAE
+        The network at its best validation epoch, in eval mode, on ``config.device``.
+    history : History
+    """
+    config = config or TrainConfig()
+    objective = objective or SelectiveELBO(config.kl_weight)
+    if x.shape[0] < 2:
+        raise VSAEError(f"at least 2 rows are needed to fit, got {x.shape[0]}")
+    if not observed.any():
+        raise VSAEError("no cell of the data is observed: there is nothing to learn from")
+    device = resolve_device(config.device)
+    rng = np.random.default_rng(config.seed)
+    train_rows, validation_rows = _split_rows(observed, config, rng)
+    hidden = _hide_cells(observed[validation_rows], config.validation_hidden_fraction, rng)
+
+    x_all = torch.as_tensor(
+        np.where(np.repeat(observed, [m.width for m in schema], axis=1), x, 0.0),
+        dtype=torch.float32,
+        device=device,
+    )
+    observed_all = torch.as_tensor(observed, device=device)
+    x_train, observed_train = x_all[train_rows], observed_all[train_rows]
+    validation = None
+    if validation_rows.size and hidden.any():
+        validation = _Validation(
+            x=x_all[validation_rows],
+            observed_input=torch.as_tensor(observed[validation_rows] & ~hidden, device=device),
+            hidden=torch.as_tensor(hidden, device=device),
+        )
+
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(config.seed)
+        model = VSAE(schema, model_config).to(device)
+        history = _optimise(model, x_train, observed_train, validation, objective, config)
+    model.eval()
+    return model, history
+
+
+def validation_score(model: VSAE, validation: _Validation) -> float:
+    """Mean imputation error over the hidden validation cells (lower is better)."""
+    was_training = model.training
+    model.eval()
+    prediction = model.likelihoods.mode(model.impute(validation.x, validation.observed_input))
+    error = model.likelihoods.imputation_error(prediction, validation.x)
+    model.train(was_training)
+    return float((error * validation.hidden).sum() / validation.hidden.sum())
+
+
+def _optimise(
+    model: VSAE,
+    x: torch.Tensor,
+    observed: torch.Tensor,
+    validation: _Validation | None,
+    objective: SelectiveELBO,
+    config: TrainConfig,
+) -> History:
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    history = History()
+    best_score, since_best = math.inf, 0
+    best_state: dict[str, torch.Tensor] | None = None
+    n = x.shape[0]
+    batch_size = min(config.batch_size, n)
+    progress = tqdm(
+        range(config.epochs), desc="vsae fit", unit="epoch", disable=config.verbose <= 0, leave=False
+    )
+    for epoch in progress:
+        model.train()
+        unobserved_term = config.unobserved_term and epoch >= config.warmup_epochs
+        sums: dict[str, torch.Tensor] = {}
+        kl_blocks = torch.zeros(len(model.schema), device=x.device)
+        batches = 0
+        for index in torch.randperm(n, device=x.device).split(batch_size):
+            if index.numel() < 2:  # batch norm cannot normalise a single row
+                continue
+            terms = objective(model, x[index], observed[index], unobserved_term)
+            optimiser.zero_grad(set_to_none=True)
+            terms.total.backward()
+            if config.clip_grad_norm is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad_norm)
+            optimiser.step()
+            for key, value in terms.detached().items():
+                sums[key] = sums.get(key, 0.0) + value
+            kl_blocks += terms.kl_per_modality
+            batches += 1
+        record = {key: float(value) / batches for key, value in sums.items()}  # one sync per epoch
+        if not math.isfinite(record["loss"]):
+            raise TrainingDivergedError(
+                f"the training loss became {record['loss']} at epoch {epoch + 1}; "
+                f"try a lower learning_rate (it is {config.learning_rate:g})"
+            )
+        record["epoch"] = epoch + 1
+        score = validation_score(model, validation) if validation is not None else record["loss"]
+        record["validation_score" if validation is not None else "selection_score"] = score
+        history.epochs.append(record)
+        history.kl_per_modality = (kl_blocks / batches).tolist()
+        progress.set_postfix(loss=f"{record['loss']:.3f}", score=f"{score:.4f}")
+        if validation is None:
+            # Without held-out cells there is nothing honest to select on: keep the last epoch.
+            history.best_epoch = epoch + 1
+            continue
+        if score < best_score:
+            best_score, since_best, history.best_epoch = score, 0, epoch + 1
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            since_best += 1
+        if epoch + 1 > config.warmup_epochs and since_best >= config.patience:
+            history.stopped_early = True
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return history
