@@ -15,20 +15,27 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import torch
+from torch import nn
 from tqdm.auto import tqdm
 
 from vsae.errors import TrainingDivergedError, VSAEError
-from vsae.model.objective import SelectiveELBO
+from vsae.model.likelihoods import Likelihoods
+from vsae.model.objective import LossTerms, SelectiveELBO
 from vsae.model.vsae import VSAE, VSAEConfig
 from vsae.schema import Schema
 
 #: Below this many validation rows the score is too noisy to select on: train on all rows instead.
 MIN_VALIDATION_ROWS = 8
+#: Batches are shrunk (never below 2 rows) until an epoch has at least this many optimiser steps.
+MIN_BATCHES_PER_EPOCH = 8
+#: The hidden share of validation cells is raised (up to one half) to score at least this many cells.
+MIN_HIDDEN_CELLS = 200
 
 
 @dataclass
@@ -40,19 +47,20 @@ class TrainConfig:
     epochs : int
         Maximum number of passes over the training rows.
     batch_size : int
-        Rows per mini-batch.
+        Rows per mini-batch (smaller on tables too small for ``MIN_BATCHES_PER_EPOCH`` batches).
     learning_rate : float
         Adam's step size.
     warmup_epochs : int
         Epochs trained without the unobserved-modality term (paper: 20).
     unobserved_term : bool
-        Whether the Eq. 8 term for unobserved modalities is used after the warm-up.
+        Objective setting: whether the Eq. 8 term for unobserved modalities is used after the warm-up.
     kl_weight : float
-        Multiplier of the KL term.
+        Objective setting: multiplier of the KL term.
     validation_fraction : float
         Share of rows held out for model selection (0 disables selection and early stopping).
     validation_hidden_fraction : float
-        Share of the held-out rows' observed cells that is hidden and imputed to score an epoch.
+        Share of the held-out rows' observed cells that is hidden and imputed to score an epoch
+        (raised up to 0.5 when that would score fewer than ``MIN_HIDDEN_CELLS`` cells).
     patience : int
         Epochs without a better validation score before training stops.
     clip_grad_norm : float or None
@@ -146,8 +154,30 @@ def _split_rows(
 
 
 def _hide_cells(observed: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
-    """Boolean ``[n, M]``: observed cells chosen (with probability ``share``) to be hidden."""
+    """Boolean ``[n, M]``: observed cells chosen to be hidden, with probability ``share`` raised up to
+    one half on small validation sets so that about ``MIN_HIDDEN_CELLS`` cells are scored."""
+    share = max(share, min(0.5, MIN_HIDDEN_CELLS / max(int(observed.sum()), 1)))
     return observed & (rng.random(observed.shape) < share)
+
+
+class Network(Protocol):
+    """What the trainer needs of a network: its schema, its likelihoods and a point imputation."""
+
+    schema: Schema
+    likelihoods: Likelihoods
+
+    def impute(self, x: torch.Tensor, observed: torch.Tensor) -> torch.Tensor: ...
+
+
+class Objective(Protocol):
+    """A training loss: batch terms of a network, given whether the warm-up is over."""
+
+    def __call__(
+        self, model: Any, x: torch.Tensor, observed: torch.Tensor, past_warmup: bool
+    ) -> LossTerms: ...
+
+
+NetworkT = TypeVar("NetworkT", bound=nn.Module)
 
 
 def train_vsae(
@@ -156,9 +186,8 @@ def train_vsae(
     observed: np.ndarray,
     model_config: VSAEConfig | None = None,
     config: TrainConfig | None = None,
-    objective: SelectiveELBO | None = None,
 ) -> tuple[VSAE, History]:
-    """Build a :class:`VSAE` for ``schema`` and train it on encoded data.
+    """Build a :class:`VSAE` for ``schema`` and train it with the Eq. 8 objective on encoded data.
 
     Parameters
     ----------
@@ -170,8 +199,6 @@ def train_vsae(
         True where a modality is observed.
     model_config, config : optional
         Network and optimisation settings.
-    objective : SelectiveELBO, optional
-        The loss; defaults to Eq. 8 with ``config.kl_weight``.
 
     Returns
     -------
@@ -180,7 +207,22 @@ def train_vsae(
     history : History
     """
     config = config or TrainConfig()
-    objective = objective or SelectiveELBO(config.kl_weight)
+    objective = SelectiveELBO(config.kl_weight, config.unobserved_term)
+    return train_network(lambda: VSAE(schema, model_config), objective, schema, x, observed, config)
+
+
+def train_network(
+    build: Callable[[], NetworkT],
+    objective: Objective,
+    schema: Schema,
+    x: np.ndarray,
+    observed: np.ndarray,
+    config: TrainConfig,
+) -> tuple[NetworkT, History]:
+    """Seeded training of any :class:`Network` (VSAE or a baseline) with model selection.
+
+    ``build`` is called under the seed, so initial weights are reproducible.
+    """
     if x.shape[0] < 2:
         raise VSAEError(f"at least 2 rows are needed to fit, got {x.shape[0]}")
     if not observed.any():
@@ -208,13 +250,13 @@ def train_vsae(
     devices = [device] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(config.seed)
-        model = VSAE(schema, model_config).to(device)
+        model = build().to(device)
         history = _optimise(model, x_train, observed_train, validation, objective, config)
     model.eval()
     return model, history
 
 
-def validation_score(model: VSAE, validation: _Validation) -> float:
+def validation_score(model: Network, validation: _Validation) -> float:
     """Mean imputation error over the hidden validation cells (lower is better)."""
     was_training = model.training
     model.eval()
@@ -225,11 +267,11 @@ def validation_score(model: VSAE, validation: _Validation) -> float:
 
 
 def _optimise(
-    model: VSAE,
+    model: Any,
     x: torch.Tensor,
     observed: torch.Tensor,
     validation: _Validation | None,
-    objective: SelectiveELBO,
+    objective: Objective,
     config: TrainConfig,
 ) -> History:
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
@@ -237,20 +279,21 @@ def _optimise(
     best_score, since_best = math.inf, 0
     best_state: dict[str, torch.Tensor] | None = None
     n = x.shape[0]
-    batch_size = min(config.batch_size, n)
+    # Small tables get smaller batches, so that every epoch still takes several optimiser steps.
+    batch_size = max(2, min(config.batch_size, math.ceil(n / MIN_BATCHES_PER_EPOCH)))
     progress = tqdm(
         range(config.epochs), desc="vsae fit", unit="epoch", disable=config.verbose <= 0, leave=False
     )
     for epoch in progress:
         model.train()
-        unobserved_term = config.unobserved_term and epoch >= config.warmup_epochs
+        past_warmup = epoch >= config.warmup_epochs
         sums: dict[str, torch.Tensor] = {}
         kl_blocks = torch.zeros(len(model.schema), device=x.device)
         batches = 0
         for index in torch.randperm(n, device=x.device).split(batch_size):
             if index.numel() < 2:  # batch norm cannot normalise a single row
                 continue
-            terms = objective(model, x[index], observed[index], unobserved_term)
+            terms = objective(model, x[index], observed[index], past_warmup)
             optimiser.zero_grad(set_to_none=True)
             terms.total.backward()
             if config.clip_grad_norm is not None:

@@ -51,14 +51,16 @@ class SelectiveELBO:
     ----------
     kl_weight : float
         Multiplier of the KL term (1 is the ELBO).
+    unobserved_term : bool
+        Whether the unobserved-modality term is used once the warm-up is over.
     """
 
-    def __init__(self, kl_weight: float = 1.0) -> None:
+    def __init__(self, kl_weight: float = 1.0, unobserved_term: bool = True) -> None:
         self.kl_weight = kl_weight
+        self.unobserved_term = unobserved_term
 
-    def __call__(
-        self, model: VSAE, x: torch.Tensor, observed: torch.Tensor, unobserved_term: bool
-    ) -> LossTerms:
+    def __call__(self, model: VSAE, x: torch.Tensor, observed: torch.Tensor, past_warmup: bool) -> LossTerms:
+        unobserved_term = self.unobserved_term and past_warmup
         column_observed = observed[:, model.column_modality]
         target = torch.where(column_observed, x, torch.zeros_like(x))
         if unobserved_term:
