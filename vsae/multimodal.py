@@ -1,0 +1,211 @@
+"""``MultimodalVSAE``: VSAE on data given as ``{modality name: array}`` with whole modalities missing.
+
+Each modality is an array ``[n_samples, ...]`` (an image, a feature vector, a one-hot label) and a
+per-sample mask ``observed [n_samples, n_modalities]`` (True = observed, columns in the order of the
+dict) says which modalities each sample has. Contents of unobserved modalities are never read.
+
+Numerical modalities are standardised per column with their observed rows; image and binary
+modalities must already lie in [0, 1]; categorical modalities are given one-hot.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+
+from vsae import inference
+from vsae.errors import VSAEError
+from vsae.model.vsae import VSAE, VSAEConfig
+from vsae.persistence import load_folder, restore_state, save_folder
+from vsae.schema import ModalityKind, Schema
+from vsae.train import History, TrainConfig, resolve_device, train_vsae
+
+
+class MultimodalVSAE:
+    """Learn, impute and generate multimodal data with missing modalities.
+
+    Parameters
+    ----------
+    kinds : mapping, optional
+        Kind of each modality (``"numerical"``, ``"categorical"``, ``"binary"``, ``"image"``); by
+        default arrays with more than two dimensions are images and the others numerical.
+    model_config : VSAEConfig, optional
+        Network sizes; defaults to the paper's image sizes (:meth:`VSAEConfig.for_images`) when a
+        modality is an image, else to the tabular sizes.
+    train_config : TrainConfig, optional
+        Optimisation settings.
+    """
+
+    def __init__(
+        self,
+        kinds: Mapping[str, ModalityKind] | None = None,
+        model_config: VSAEConfig | None = None,
+        train_config: TrainConfig | None = None,
+    ) -> None:
+        self.kinds = dict(kinds or {})
+        self.model_config = model_config
+        self.train_config = train_config or TrainConfig()
+
+    # -- encoding -------------------------------------------------------------------------------
+    def _encode(self, data: Mapping[str, np.ndarray], observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        schema = self.schema_
+        missing = [name for name in schema.names if name not in data]
+        extra = [name for name in data if name not in schema.names]
+        if missing or extra:
+            raise VSAEError(
+                f"modalities differ from those seen at fit: missing {missing}, unexpected {extra}"
+            )
+        n = len(next(iter(data.values())))
+        observed = np.asarray(observed)
+        if observed.shape != (n, len(schema)) or observed.dtype != bool:
+            raise VSAEError(
+                f"observed must be a boolean array of shape ({n}, {len(schema)}), "
+                f"got {observed.dtype} {observed.shape}"
+            )
+        blocks = []
+        for index, modality in enumerate(schema):
+            array = np.asarray(data[modality.name], dtype=np.float32)
+            if array.shape[0] != n or int(np.prod(array.shape[1:])) != modality.width:
+                raise VSAEError(
+                    f"modality {modality.name!r}: expected shape ({n}, ...) with {modality.width} values "
+                    f"per sample, got {array.shape}"
+                )
+            block = array.reshape(n, modality.width)
+            rows = observed[:, index]
+            bad = rows & ~np.isfinite(block).all(axis=1)
+            if bad.any():
+                raise VSAEError(
+                    f"modality {modality.name!r} is marked observed in row {int(np.flatnonzero(bad)[0])} "
+                    "but holds NaN or infinite values"
+                )
+            block = np.where(rows[:, None], block, 0.0)
+            if modality.kind in ("image", "binary") and ((block < 0) | (block > 1)).any():
+                raise VSAEError(f"modality {modality.name!r} is {modality.kind}: values must lie in [0, 1]")
+            if modality.kind == "numerical":
+                block = np.where(rows[:, None], (block - self.means_[index]) / self.stds_[index], 0.0)
+            blocks.append(block.astype(np.float32))
+        return np.concatenate(blocks, axis=1), observed
+
+    def _decode(self, values: np.ndarray, n: int) -> dict[str, np.ndarray]:
+        out = {}
+        for index, modality in enumerate(self.schema_):
+            block = values[:, self.schema_.columns_of(index)]
+            if modality.kind == "numerical":
+                block = block * self.stds_[index] + self.means_[index]
+            out[modality.name] = block.reshape((n, *(modality.shape or (modality.width,))))
+        return out
+
+    def _fill(
+        self, data: Mapping[str, np.ndarray], observed: np.ndarray, values: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """Observed modalities as given, unobserved ones from the decoded ``values``."""
+        n = observed.shape[0]
+        decoded = self._decode(values, n)
+        filled = {}
+        for index, name in enumerate(self.schema_.names):
+            given = np.asarray(data[name], dtype=np.float32).reshape(decoded[name].shape)
+            rows = observed[:, index].reshape((n,) + (1,) * (given.ndim - 1))
+            filled[name] = np.where(rows, given, decoded[name])
+        return filled
+
+    # -- public API -----------------------------------------------------------------------------
+    def fit(self, data: Mapping[str, np.ndarray], observed: np.ndarray) -> MultimodalVSAE:
+        """Train on ``data`` where ``observed`` says which modalities each sample has."""
+        if not data:
+            raise VSAEError("no modality given")
+        self.schema_ = Schema.from_arrays(data, self.kinds)
+        observed = np.asarray(observed)
+        n = observed.shape[0]
+        self.means_, self.stds_ = [], []
+        for index, modality in enumerate(self.schema_):
+            if modality.kind != "numerical":
+                self.means_.append(np.zeros(modality.width, np.float32))
+                self.stds_.append(np.ones(modality.width, np.float32))
+                continue
+            rows = np.asarray(data[modality.name], dtype=np.float32).reshape(n, -1)[observed[:, index]]
+            if rows.shape[0] == 0:
+                raise VSAEError(f"modality {modality.name!r} is never observed: it cannot be learned")
+            std = rows.std(axis=0)
+            self.means_.append(rows.mean(axis=0))
+            self.stds_.append(np.where(std > 0, std, 1.0).astype(np.float32))
+        x, observed = self._encode(data, observed)
+        config = self.model_config
+        if config is None:
+            has_image = any(m.kind == "image" for m in self.schema_)
+            config = VSAEConfig.for_images() if has_image else VSAEConfig()
+        self.model_, self.history_ = train_vsae(self.schema_, x, observed, config, self.train_config)
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise VSAEError("this MultimodalVSAE is not fitted yet; call fit first")
+
+    def impute(self, data: Mapping[str, np.ndarray], observed: np.ndarray) -> dict[str, np.ndarray]:
+        """Fill the unobserved modalities (posterior means); observed ones are returned unchanged."""
+        self._check_fitted()
+        x, observed = self._encode(data, observed)
+        return self._fill(data, observed, inference.impute(self.model_, x, observed))
+
+    def sample_imputations(
+        self,
+        data: Mapping[str, np.ndarray],
+        observed: np.ndarray,
+        n: int = 10,
+        random_state: int | None = None,
+    ) -> list[dict[str, np.ndarray]]:
+        """``n`` stochastic imputations (latent draws from the selective proposal)."""
+        self._check_fitted()
+        x, observed = self._encode(data, observed)
+        seed = self.train_config.seed if random_state is None else random_state
+        draws = inference.sample_imputations(self.model_, x, observed, n, seed)
+        return [self._fill(data, observed, draw) for draw in draws]
+
+    def generate(self, n: int, random_state: int | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """``n`` samples from the prior and their generated modality mask (True = observed)."""
+        self._check_fitted()
+        seed = self.train_config.seed if random_state is None else random_state
+        values, mask = inference.generate(self.model_, n, seed)
+        return self._decode(values, n), mask
+
+    # -- persistence ----------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write ``config.json`` and ``model.safetensors`` to the folder ``path``."""
+        self._check_fitted()
+        config = {
+            "estimator": type(self).__name__,
+            "schema": self.schema_.to_dict(),
+            "model_config": self.model_.config.to_dict(),
+            "train_config": self.train_config.to_dict(),
+            "history": self.history_.to_dict(),
+        }
+        state = dict(self.model_.state_dict())
+        for index, name in enumerate(self.schema_.names):
+            state[f"codec.{name}.mean"] = torch.as_tensor(np.ascontiguousarray(self.means_[index]))
+            state[f"codec.{name}.std"] = torch.as_tensor(np.ascontiguousarray(self.stds_[index]))
+        save_folder(path, config, state)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], device: str = "cpu") -> MultimodalVSAE:
+        """Read a model written by :meth:`save` (JSON and safetensors only, no pickle)."""
+        config, state = load_folder(path)
+        if config.get("estimator") != cls.__name__:
+            raise VSAEError(f"{str(path)!r} holds a {config.get('estimator')!r}, not a {cls.__name__}")
+        try:
+            schema = Schema.from_dict(config["schema"])
+            model_config = VSAEConfig.from_dict(config["model_config"])
+            train_config = TrainConfig.from_dict({**config["train_config"], "device": device})
+            history = History.from_dict(config["history"])
+            means = [state.pop(f"codec.{name}.mean").numpy() for name in schema.names]
+            stds = [state.pop(f"codec.{name}.std").numpy() for name in schema.names]
+        except (KeyError, TypeError, ValueError) as error:
+            raise VSAEError(f"the model in {str(path)!r} is incomplete or inconsistent: {error!r}") from error
+        model = VSAE(schema, model_config)
+        restore_state(model, state, str(path))
+        model.to(resolve_device(device)).eval()
+        loaded = cls({m.name: m.kind for m in schema}, model_config, train_config)
+        loaded.schema_, loaded.model_, loaded.history_ = schema, model, history
+        loaded.means_, loaded.stds_ = means, stds
+        return loaded
