@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from vsae.data import apply_mask, load_uci, mcar_mask, train_test_split_indices
+from vsae.data import load_uci, masked_split
 from vsae.imputer import VSAEImputer
 from vsae.metrics import nrmse, pfc
 
@@ -37,23 +37,22 @@ DATASETS = ("yeast", "white_wine", "glass", "zoo", "mushroom", "phishing")
 
 def run(config: str, dataset: str, seed: int, ratio: float) -> dict:
     table = load_uci(dataset)
-    frame = table.frame
-    train_rows, test_rows = train_test_split_indices(len(frame), seed)
-    train = frame.iloc[train_rows].reset_index(drop=True)
-    test = frame.iloc[test_rows].reset_index(drop=True)
-    train_observed = mcar_mask(train.shape, ratio, seed * 2 + 1) & train.notna().to_numpy()
-    test_observed = mcar_mask(test.shape, ratio, seed * 2 + 2) & test.notna().to_numpy()
-    train_masked, test_masked = apply_mask(train, train_observed), apply_mask(test, test_observed)
-    scored = ~test_observed & test.notna().to_numpy()
+    split = masked_split(table.frame, seed, ratio)
+    test, scored = split.test, split.scored
     start = time.perf_counter()
-    imputer = VSAEImputer(random_state=seed, **CONFIGS[config]).fit(train_masked)
+    imputer = VSAEImputer(random_state=seed, **CONFIGS[config]).fit(split.train_masked)
     fit_seconds = time.perf_counter() - start
-    imputed = imputer.transform(test_masked)
+    imputed = imputer.transform(split.test_masked)
     scores = [e["validation_score"] for e in imputer.history_.epochs]
     result = {
-        "config": config, "dataset": dataset, "seed": seed, "ratio": ratio,
-        "validation_score": min(scores), "best_epoch": imputer.history_.best_epoch,
-        "epochs_run": len(scores), "fit_seconds": round(fit_seconds, 2),
+        "config": config,
+        "dataset": dataset,
+        "seed": seed,
+        "ratio": ratio,
+        "validation_score": min(scores),
+        "best_epoch": imputer.history_.best_epoch,
+        "epochs_run": len(scores),
+        "fit_seconds": round(fit_seconds, 2),
     }
     if table.numerical:
         result["test_nrmse"] = nrmse(test, imputed, scored, table.numerical)

@@ -29,6 +29,7 @@ from vsae.data.masking import (
     nmar_mask,
 )
 from vsae.data.paths import DATA_ENV_VAR, data_dir, require_file
+from vsae.data.protocol import MaskedSplit, masked_split
 from vsae.data.uci import UCI_DATASETS, UCITable, load_manifest, load_uci, train_test_split_indices
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "MNIST_DIGIT_PAIRS",
     "UCI_DATASETS",
     "ImageDataset",
+    "MaskedSplit",
     "MultimodalSplit",
     "Splits",
     "UCITable",
@@ -53,6 +55,7 @@ __all__ = [
     "load_svhn",
     "load_uci",
     "mar_mask",
+    "masked_split",
     "mcar_mask",
     "minmax_scale_observed",
     "missing_ratio",
