@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted
 
 from vsae import inference
@@ -44,12 +45,12 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
     batch_norm : bool
         Batch normalisation after the first layer of every network.
     numerical_variance : float
-        Observation variance of standardised numerical columns (see ``docs/model.md`` for the choice).
+        Observation variance of standardised numerical columns; 0.5 makes the loss the paper's MSE.
     learn_numerical_variance : bool
         Learn the observation variance per column instead.
     binary_loss : {"mse", "bce"}
         Loss of binary columns (used by the multimodal API; tables have none).
-    epochs, batch_size, learning_rate, warmup_epochs, unobserved_term, kl_weight,
+    epochs, batch_size, learning_rate, warmup_epochs, unobserved_term, kl_weight, modality_dropout,
     validation_fraction, validation_hidden_fraction, patience, clip_grad_norm, device, verbose
         Training settings, see :class:`vsae.train.TrainConfig`.
     random_state : int
@@ -79,7 +80,7 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         aggregator: str = "concat",
         mask_input: str = "reconstructed",
         batch_norm: bool = True,
-        numerical_variance: float = 0.05,
+        numerical_variance: float = 0.5,
         learn_numerical_variance: bool = False,
         binary_loss: str = "mse",
         epochs: int = 200,
@@ -87,7 +88,8 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         learning_rate: float = 1e-3,
         warmup_epochs: int = 20,
         unobserved_term: bool = True,
-        kl_weight: float = 1.0,
+        kl_weight: float = 0.1,
+        modality_dropout: float = 0.0,
         validation_fraction: float = 0.2,
         validation_hidden_fraction: float = 0.2,
         patience: int = 20,
@@ -115,6 +117,7 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         self.warmup_epochs = warmup_epochs
         self.unobserved_term = unobserved_term
         self.kl_weight = kl_weight
+        self.modality_dropout = modality_dropout
         self.validation_fraction = validation_fraction
         self.validation_hidden_fraction = validation_hidden_fraction
         self.patience = patience
@@ -122,6 +125,11 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         self.device = device
         self.verbose = verbose
         self.random_state = random_state
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing cells are the input this estimator exists for
+        return tags
 
     # -- configuration --------------------------------------------------------------------------
     def _model_config(self) -> VSAEConfig:

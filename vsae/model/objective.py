@@ -53,24 +53,37 @@ class SelectiveELBO:
         Multiplier of the KL term (1 is the ELBO).
     unobserved_term : bool
         Whether the unobserved-modality term is used once the warm-up is over.
+    modality_dropout : float
+        Not in the paper (off by default): the share of *observed* modalities hidden from the
+        encoders in each batch. Their true values stay targets, so the multimodal encoder and the
+        decoder learn to predict a modality from the others with real, not pseudo, targets.
     """
 
-    def __init__(self, kl_weight: float = 1.0, unobserved_term: bool = True) -> None:
+    def __init__(
+        self, kl_weight: float = 1.0, unobserved_term: bool = True, modality_dropout: float = 0.0
+    ) -> None:
+        if not 0.0 <= modality_dropout < 1.0:
+            raise ValueError(f"modality_dropout must be in [0, 1), got {modality_dropout}")
         self.kl_weight = kl_weight
         self.unobserved_term = unobserved_term
+        self.modality_dropout = modality_dropout
 
     def __call__(self, model: VSAE, x: torch.Tensor, observed: torch.Tensor, past_warmup: bool) -> LossTerms:
         unobserved_term = self.unobserved_term and past_warmup
         column_observed = observed[:, model.column_modality]
         target = torch.where(column_observed, x, torch.zeros_like(x))
+        # What the encoders see: the observed mask, less the modalities dropped for this batch.
+        seen = observed
+        if self.modality_dropout > 0:
+            seen = observed & (torch.rand(observed.shape, device=observed.device) >= self.modality_dropout)
         if unobserved_term:
             with torch.no_grad():
-                first = model.encode(x, observed)
-                pseudo = model.likelihoods.sample(model.decode(first.rsample(), observed).data)
+                first = model.encode(x, seen)
+                pseudo = model.likelihoods.sample(model.decode(first.rsample(), seen).data)
             target = torch.where(column_observed, x, pseudo)
 
-        posterior = model.encode(x, observed)
-        decoded = model.decode(posterior.rsample(), observed)
+        posterior = model.encode(x, seen)
+        decoded = model.decode(posterior.rsample(), seen)
         nll = model.likelihoods.negative_log_likelihood(decoded.data, target)
         weight = observed.to(nll.dtype)
         observed_nll = (nll * weight).sum(1).mean()
