@@ -19,6 +19,8 @@ setup: $(BIN)/vsae
 demo: setup
 	$(BIN)/vsae demo
 
+# The tests read the shared datasets; default to the folder beside a checkout.
+test: export VSAE_DATA ?= ../shared/data
 test: setup
 	$(BIN)/ruff check vsae tests
 	$(BIN)/python -m pytest -q

@@ -61,6 +61,28 @@ def run(config: str, dataset: str, seed: int, ratio: float) -> dict:
     return result
 
 
+def report(path: Path) -> str:
+    """Markdown table: validation score (test metric) per configuration and dataset, mean over seeds."""
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    datasets = [d for d in DATASETS if any(r["dataset"] == d for r in rows)]
+    lines = [
+        "| config | " + " | ".join(datasets) + " |",
+        "|---|" + "---|" * len(datasets),
+    ]
+    for config in CONFIGS:
+        cells = []
+        for dataset in datasets:
+            found = [r for r in rows if r["config"] == config and r["dataset"] == dataset]
+            if not found:
+                cells.append("–")
+                continue
+            score = sum(r["validation_score"] for r in found) / len(found)
+            test = [r.get("test_nrmse", r.get("test_pfc")) for r in found]
+            cells.append(f"{score:.4f} ({sum(test) / len(test):.3f})")
+        lines.append(f"| {config} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("runs/defaults_sweep.jsonl"))
@@ -69,7 +91,11 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="*", type=int, default=[0])
     parser.add_argument("--ratio", type=float, default=0.5)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--report", action="store_true", help="print the Markdown table of --out and exit")
     args = parser.parse_args()
+    if args.report:
+        print(report(args.out))
+        return
     torch.set_num_threads(args.threads)
     done = set()
     if args.out.exists():
