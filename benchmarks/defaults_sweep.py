@@ -31,6 +31,8 @@ CONFIGS: dict[str, dict] = {
     "beta0.1": {"numerical_variance": 0.5, "kl_weight": 0.1},
     "beta0.05": {"numerical_variance": 0.5, "kl_weight": 0.05},
     "beta0.1_lr1e-2": {"numerical_variance": 0.5, "kl_weight": 0.1, "learning_rate": 1e-2},
+    "beta0.1_dropout0.2": {"kl_weight": 0.1, "modality_dropout": 0.2},
+    "beta0.1_dropout0.5": {"kl_weight": 0.1, "modality_dropout": 0.5},
 }
 DATASETS = ("yeast", "white_wine", "glass", "zoo", "mushroom", "phishing")
 

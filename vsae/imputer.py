@@ -55,6 +55,10 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         Training settings, see :class:`vsae.train.TrainConfig`.
     random_state : int
         Seeds initialisation, splits, shuffling and sampling.
+    checkpoint_dir : str, optional
+        Folder for training checkpoints (every ``checkpoint_every`` epochs); see ``fit(resume=True)``.
+    checkpoint_every : int
+        Epochs between checkpoints.
 
     Attributes
     ----------
@@ -97,6 +101,8 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         device: str = "auto",
         verbose: int = 0,
         random_state: int = 0,
+        checkpoint_dir: str | None = None,
+        checkpoint_every: int = 10,
     ) -> None:
         self.categorical_features = categorical_features
         self.numerical_features = numerical_features
@@ -125,6 +131,8 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         self.device = device
         self.verbose = verbose
         self.random_state = random_state
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
 
     def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()
@@ -142,7 +150,7 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         return TrainConfig(seed=self.random_state, **{name: getattr(self, name) for name in _TRAIN_FIELDS})
 
     # -- fitting --------------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any = None) -> VSAEImputer:
+    def fit(self, X: Any, y: Any = None, resume: bool = False) -> VSAEImputer:
         """Learn the table's joint distribution of values and missingness from its observed cells.
 
         Parameters
@@ -150,13 +158,16 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         X : DataFrame or array-like of shape (n_samples, n_features)
             The table; missing cells are NaN/None/NA. Unobserved cells are never read.
         y : ignored
+        resume : bool
+            Continue an interrupted fit from the checkpoint in ``checkpoint_dir``; the result is the
+            model an uninterrupted fit would have given.
         """
         frame, _ = as_frame(X)
         validate_table(frame, numerical=self.numerical_features or ())
         schema = infer_table_schema(frame, self.categorical_features, self.numerical_features)
         codec = TableCodec.fit(frame, schema)
         x, observed = codec.encode(frame)
-        model, history = train_vsae(schema, x, observed, self._model_config(), self._train_config())
+        model, history = train_vsae(schema, x, observed, self._model_config(), self._train_config(), resume)
         self._set_fitted(frame, schema, codec, model, history)
         return self
 

@@ -14,9 +14,13 @@ Nothing in this procedure reads an unobserved cell.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import math
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
@@ -28,6 +32,7 @@ from vsae.errors import TrainingDivergedError, VSAEError
 from vsae.model.likelihoods import Likelihoods
 from vsae.model.objective import LossTerms, SelectiveELBO
 from vsae.model.vsae import VSAE, VSAEConfig
+from vsae.persistence import load_folder, save_folder
 from vsae.schema import Schema
 
 #: Below this many validation rows the score is too noisy to select on: train on all rows instead.
@@ -76,6 +81,11 @@ class TrainConfig:
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``…
     verbose : int
         0 silent, 1 a progress bar over epochs.
+    checkpoint_dir : str, optional
+        Folder where the training state is saved every ``checkpoint_every`` epochs and at the end,
+        so that an interrupted run can be resumed (``resume=True``) to the same final model.
+    checkpoint_every : int
+        Epochs between checkpoints.
     """
 
     epochs: int = 200
@@ -92,6 +102,8 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     verbose: int = 0
+    checkpoint_dir: str | None = None
+    checkpoint_every: int = 10
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 2:
@@ -100,6 +112,13 @@ class TrainConfig:
             raise VSAEError("validation_fraction must be in [0, 1) and validation_hidden_fraction in (0, 1)")
         if not self.learning_rate > 0:
             raise VSAEError(f"learning_rate must be positive, got {self.learning_rate}")
+        if self.checkpoint_every < 1:
+            raise VSAEError(f"checkpoint_every must be at least 1, got {self.checkpoint_every}")
+
+    def fingerprint_fields(self) -> dict[str, Any]:
+        """Settings that change the trained model (not where or how loudly it is trained)."""
+        ignored = {"device", "verbose", "checkpoint_dir", "checkpoint_every"}
+        return {k: v for k, v in asdict(self).items() if k not in ignored}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -192,6 +211,7 @@ def train_vsae(
     observed: np.ndarray,
     model_config: VSAEConfig | None = None,
     config: TrainConfig | None = None,
+    resume: bool = False,
 ) -> tuple[VSAE, History]:
     """Build a :class:`VSAE` for ``schema`` and train it with the Eq. 8 objective on encoded data.
 
@@ -205,6 +225,8 @@ def train_vsae(
         True where a modality is observed.
     model_config, config : optional
         Network and optimisation settings.
+    resume : bool
+        Continue from the checkpoint in ``config.checkpoint_dir`` if there is one.
 
     Returns
     -------
@@ -214,7 +236,7 @@ def train_vsae(
     """
     config = config or TrainConfig()
     objective = SelectiveELBO(config.kl_weight, config.unobserved_term, config.modality_dropout)
-    return train_network(lambda: VSAE(schema, model_config), objective, schema, x, observed, config)
+    return train_network(lambda: VSAE(schema, model_config), objective, schema, x, observed, config, resume)
 
 
 def train_network(
@@ -224,11 +246,16 @@ def train_network(
     x: np.ndarray,
     observed: np.ndarray,
     config: TrainConfig,
+    resume: bool = False,
 ) -> tuple[NetworkT, History]:
     """Seeded training of any :class:`Network` (VSAE or a baseline) with model selection.
 
-    ``build`` is called under the seed, so initial weights are reproducible.
+    ``build`` is called under the seed, so initial weights are reproducible. With
+    ``config.checkpoint_dir`` set, the state is checkpointed; ``resume=True`` continues from it and
+    ends with the same model as an uninterrupted run (exactly, on the CPU).
     """
+    if resume and config.checkpoint_dir is None:
+        raise VSAEError("resume needs a checkpoint folder (checkpoint_dir)")
     if x.shape[0] < 2:
         raise VSAEError(f"at least 2 rows are needed to fit, got {x.shape[0]}")
     if not observed.any():
@@ -238,11 +265,9 @@ def train_network(
     train_rows, validation_rows = _split_rows(observed, config, rng)
     hidden = _hide_cells(observed[validation_rows], config.validation_hidden_fraction, rng)
 
-    x_all = torch.as_tensor(
-        np.where(np.repeat(observed, [m.width for m in schema], axis=1), x, 0.0),
-        dtype=torch.float32,
-        device=device,
-    )
+    # Unobserved cells are zeroed before anything reads them: their content cannot matter.
+    x = np.where(np.repeat(observed, [m.width for m in schema], axis=1), x, 0.0).astype(np.float32)
+    x_all = torch.as_tensor(x, device=device)
     observed_all = torch.as_tensor(observed, device=device)
     x_train, observed_train = x_all[train_rows], observed_all[train_rows]
     validation = None
@@ -257,7 +282,11 @@ def train_network(
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(config.seed)
         model = build().to(device)
-        history = _optimise(model, x_train, observed_train, validation, objective, config)
+        checkpoint = None
+        if config.checkpoint_dir is not None:
+            fingerprint = run_fingerprint(x, observed, config, model)
+            checkpoint = Checkpoint(config.checkpoint_dir, config.checkpoint_every, resume, fingerprint)
+        history = _optimise(model, x_train, observed_train, validation, objective, config, checkpoint)
     model.eval()
     return model, history
 
@@ -272,6 +301,105 @@ def validation_score(model: Network, validation: _Validation) -> float:
     return float((error * validation.hidden).sum() / validation.hidden.sum())
 
 
+class Checkpoint:
+    """A training-state folder (``config.json`` + ``model.safetensors``, written atomically).
+
+    It is tied to one run by a fingerprint of the data, the settings and the network, so that
+    resuming can never continue a different run.
+    """
+
+    KIND = "training-checkpoint"
+
+    def __init__(self, directory: str | os.PathLike[str], every: int, resume: bool, fingerprint: str) -> None:
+        self.directory = Path(directory)
+        self.every = every
+        self.resume = resume
+        self.fingerprint = fingerprint
+
+    def save(self, meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
+        save_folder(
+            self.directory, {"estimator": self.KIND, "fingerprint": self.fingerprint, **meta}, tensors
+        )
+
+    def load(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]] | None:
+        """The saved state, or None when there is no checkpoint yet."""
+        if not self.directory.exists():
+            return None
+        meta, tensors = load_folder(self.directory)
+        if meta.get("estimator") != self.KIND:
+            raise VSAEError(f"{str(self.directory)!r} is not a training checkpoint")
+        if meta.get("fingerprint") != self.fingerprint:
+            raise VSAEError(
+                f"the checkpoint in {str(self.directory)!r} belongs to a run with other data or settings; "
+                "remove it or fit without resume"
+            )
+        return meta, tensors
+
+
+def run_fingerprint(x: np.ndarray, observed: np.ndarray, config: TrainConfig, model: nn.Module) -> str:
+    """Hash of what determines a training run: data, observation mask, settings and network."""
+    digest = hashlib.sha256()
+    digest.update(np.ascontiguousarray(observed).tobytes())
+    digest.update(np.ascontiguousarray(x).tobytes())
+    digest.update(json.dumps(config.fingerprint_fields(), sort_keys=True, default=str).encode())
+    digest.update(repr(getattr(model, "config", None)).encode())
+    digest.update(repr([(k, tuple(v.shape)) for k, v in model.state_dict().items()]).encode())
+    return digest.hexdigest()
+
+
+class _Optimisation:
+    """The state of one training run: everything a checkpoint must hold to continue it exactly."""
+
+    def __init__(self, model: Any, config: TrainConfig) -> None:
+        self.model = model
+        self.optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+        self.history = History()
+        self.best_score = math.inf
+        self.since_best = 0
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.finished = False
+
+    @property
+    def epochs_done(self) -> int:
+        return len(self.history.epochs)
+
+    def to_checkpoint(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
+        if self.best_state is not None:
+            tensors.update({f"best.{k}": v for k, v in self.best_state.items()})
+        optimiser = self.optimiser.state_dict()
+        for index, state in optimiser["state"].items():
+            tensors.update({f"optimiser.{index}.{k}": torch.as_tensor(v) for k, v in state.items()})
+        tensors["rng"] = torch.get_rng_state()
+        meta = {
+            "history": self.history.to_dict(),
+            "best_score": self.best_score if math.isfinite(self.best_score) else None,
+            "since_best": self.since_best,
+            "has_best": self.best_state is not None,
+            "finished": self.finished,
+            "param_groups": optimiser["param_groups"],
+        }
+        return meta, tensors
+
+    def restore(self, meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
+        def part(prefix: str) -> dict[str, torch.Tensor]:
+            return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+        self.model.load_state_dict(part("model."))
+        device = next(self.model.parameters()).device
+        self.best_state = {k: v.to(device) for k, v in part("best.").items()} if meta["has_best"] else None
+        state: dict[int, dict[str, torch.Tensor]] = {}
+        for key, value in part("optimiser.").items():
+            index, name = key.split(".", 1)
+            state.setdefault(int(index), {})[name] = value.to(device) if name != "step" else value
+        self.optimiser.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+        torch.set_rng_state(tensors["rng"])
+        self.history = History.from_dict(meta["history"])
+        self.best_score = math.inf if meta["best_score"] is None else meta["best_score"]
+        self.since_best = meta["since_best"]
+        self.finished = meta["finished"]
+
+
 def _optimise(
     model: Any,
     x: torch.Tensor,
@@ -279,16 +407,25 @@ def _optimise(
     validation: _Validation | None,
     objective: Objective,
     config: TrainConfig,
+    checkpoint: Checkpoint | None = None,
 ) -> History:
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
-    history = History()
-    best_score, since_best = math.inf, 0
-    best_state: dict[str, torch.Tensor] | None = None
+    run = _Optimisation(model, config)
+    if checkpoint is not None and checkpoint.resume:
+        restored = checkpoint.load()
+        if restored is not None:
+            run.restore(*restored)
+    history = run.history
     n = x.shape[0]
     # Small tables get smaller batches, so that every epoch still takes several optimiser steps.
     batch_size = max(2, min(config.batch_size, math.ceil(n / MIN_BATCHES_PER_EPOCH)))
     progress = tqdm(
-        range(config.epochs), desc="vsae fit", unit="epoch", disable=config.verbose <= 0, leave=False
+        range(run.epochs_done, config.epochs) if not run.finished else range(0),
+        desc="vsae fit",
+        unit="epoch",
+        disable=config.verbose <= 0,
+        leave=False,
+        initial=run.epochs_done,
+        total=config.epochs,
     )
     for epoch in progress:
         model.train()
@@ -300,11 +437,11 @@ def _optimise(
             if index.numel() < 2:  # batch norm cannot normalise a single row
                 continue
             terms = objective(model, x[index], observed[index], past_warmup)
-            optimiser.zero_grad(set_to_none=True)
+            run.optimiser.zero_grad(set_to_none=True)
             terms.total.backward()
             if config.clip_grad_norm is not None:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad_norm)
-            optimiser.step()
+            run.optimiser.step()
             for key, value in terms.detached().items():
                 sums[key] = sums.get(key, 0.0) + value
             kl_blocks += terms.kl_per_modality
@@ -324,15 +461,19 @@ def _optimise(
         if validation is None:
             # Without held-out cells there is nothing honest to select on: keep the last epoch.
             history.best_epoch = epoch + 1
-            continue
-        if score < best_score:
-            best_score, since_best, history.best_epoch = score, 0, epoch + 1
-            best_state = copy.deepcopy(model.state_dict())
+        elif score < run.best_score:
+            run.best_score, run.since_best, history.best_epoch = score, 0, epoch + 1
+            run.best_state = copy.deepcopy(model.state_dict())
         else:
-            since_best += 1
-        if epoch + 1 > config.warmup_epochs and since_best >= config.patience:
+            run.since_best += 1
+        if validation is not None and epoch + 1 > config.warmup_epochs and run.since_best >= config.patience:
             history.stopped_early = True
             break
-    if best_state is not None:
-        model.load_state_dict(best_state)
+        if checkpoint is not None and (epoch + 1) % checkpoint.every == 0:
+            checkpoint.save(*run.to_checkpoint())
+    run.finished = True
+    if checkpoint is not None:
+        checkpoint.save(*run.to_checkpoint())
+    if run.best_state is not None:
+        model.load_state_dict(run.best_state)
     return history
