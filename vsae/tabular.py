@@ -12,6 +12,7 @@ matrix, so nothing downstream ever reads what the user had in them.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ def as_frame(X: Any) -> tuple[pd.DataFrame, bool]:
     """The input as a DataFrame, and whether it was one (to return the same kind)."""
     if isinstance(X, pd.DataFrame):
         return X, True
+    if hasattr(X, "tocsr"):  # scipy.sparse: np.asarray would wrap it in a 0-d object array
+        raise VSAEError("sparse input is not supported: pass a dense array or a DataFrame (X.toarray())")
     try:
         array = np.asarray(X)
     except Exception as error:  # ragged nested lists and the like
@@ -63,7 +66,12 @@ def numeric_column(column: pd.Series) -> np.ndarray:
     """A column as float64 with NaN for missing; text or infinite values are an error."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         column = column.astype(object)
-    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    numbers = pd.to_numeric(column, errors="coerce")
+    if pd.api.types.is_complex_dtype(numbers.dtype):  # casting would silently drop the imaginary part
+        raise VSAEError(
+            f"column {column.name!r} holds complex numbers; split them into real and imaginary columns"
+        )
+    values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
     bad_text = np.isnan(values) & column.notna().to_numpy()
     if bad_text.any():
         row = int(np.flatnonzero(bad_text)[0])
@@ -102,8 +110,14 @@ class TableCodec:
                 raise VSAEError(
                     f"column {modality.name!r} has no observed value: it cannot be learned or imputed"
                 )
-            std = float(observed.std())
-            means[modality.name] = float(observed.mean())
+            with np.errstate(over="ignore", invalid="ignore"):
+                mean, std = float(observed.mean()), float(observed.std())
+            if not (math.isfinite(mean) and math.isfinite(std)):
+                raise VSAEError(
+                    f"column {modality.name!r} holds values too large to standardise (largest magnitude "
+                    f"{np.abs(observed).max():.3g}); rescale the column, e.g. divide it by a power of ten"
+                )
+            means[modality.name] = mean
             # A constant column keeps unit scale so it stays finite; its imputation is the constant.
             stds[modality.name] = std if std > 0 else 1.0
         return cls(schema, means, stds)
@@ -138,7 +152,9 @@ class TableCodec:
             column = frame.iloc[:, index]
             start = self.schema.offsets[index]
             if modality.kind == "categorical":
-                codes = pd.Categorical(column, categories=list(modality.categories)).codes
+                # Index lookup, not pd.Categorical: pandas deprecates building a Categorical from
+                # values outside its categories, which is exactly the unseen-category case.
+                codes = pd.Index(list(modality.categories)).get_indexer(column)
                 unseen = (codes < 0) & column.notna().to_numpy()
                 if unseen.any():
                     values = sorted({repr(v) for v in column[unseen]})[:5]
