@@ -5,6 +5,10 @@ All share the VSAE imputer's interface: ``fit(X: DataFrame) -> self``, ``transfo
 ``factory(random_state=seed, **overrides)``; deterministic methods accept and ignore the seed::
 
     imputer = CLASSICAL_IMPUTERS["missforest"](random_state=0, n_jobs=-1)
+
+The paper's neural baselines (AE, VAE, CVAE, MVAE, MIWAE, and the fully-observed references CVAE with
+data and VAEAC) are in :mod:`vsae.baselines.neural`, with the same interface and registry shape
+(:data:`NEURAL_IMPUTERS`).
 """
 
 from __future__ import annotations
@@ -15,15 +19,29 @@ from typing import Any
 from sklearn.base import BaseEstimator
 
 from vsae.baselines.classical import KNNTableImputer, MeanModeImputer, MICEImputer, MissForestImputer
+from vsae.baselines.networks import count_parameters
+from vsae.baselines.neural import (
+    NEURAL_IMPUTERS,
+    REFERENCE_METHODS,
+    NeuralBaselineImputer,
+    make_neural_imputer,
+    train_baseline,
+)
 from vsae.errors import VSAEError
 
 __all__ = [
     "CLASSICAL_IMPUTERS",
+    "NEURAL_IMPUTERS",
+    "REFERENCE_METHODS",
     "KNNTableImputer",
     "MICEImputer",
     "MeanModeImputer",
     "MissForestImputer",
+    "NeuralBaselineImputer",
+    "count_parameters",
     "make_classical_imputer",
+    "make_neural_imputer",
+    "train_baseline",
 ]
 
 

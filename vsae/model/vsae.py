@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
-import numpy as np
 import torch
 from torch import nn
 
-from vsae.model.layers import grouped_mlp, mlp
+from vsae.model.encoders import UnimodalEncoders, UnobservedFill
+from vsae.model.layers import mlp
 from vsae.model.likelihoods import BinaryLoss, Likelihoods
 from vsae.schema import Schema
 
@@ -22,8 +22,6 @@ MaskInput = Literal["reconstructed", "true", "none"]
 
 #: Log-variances are clamped to this range so that ``exp`` can neither overflow nor vanish.
 LOGVAR_LIMIT = 10.0
-#: Modalities at most this wide share one padded unimodal-encoder group; wider ones group by width.
-SMALL_MODALITY_WIDTH = 64
 
 
 @dataclass
@@ -128,27 +126,11 @@ class VSAE(nn.Module):
             schema, config.numerical_variance, config.binary_loss, config.learn_numerical_variance
         )
 
-        column_modality = schema.column_modality()
-        self.register_buffer("column_modality", torch.as_tensor(column_modality), persistent=False)
-        tabular = np.array([m.is_tabular for m in schema])[column_modality]
-        self.register_buffer("noise_columns", torch.as_tensor(tabular, dtype=torch.float32), persistent=False)
-
-        # Unimodal encoders, one network per modality, run as a few grouped networks (see module docs).
-        groups = self._modality_groups(schema)
-        self.unimodal = nn.ModuleList(
-            grouped_mlp(
-                len(members), padded, config.encoder_hidden, 2 * latent, config.depth, config.batch_norm
-            )
-            for members, padded in groups
+        self.register_buffer("column_modality", torch.as_tensor(schema.column_modality()), persistent=False)
+        self.filler = UnobservedFill(schema)
+        self.unimodal = UnimodalEncoders(
+            schema, config.encoder_hidden, 2 * latent, config.depth, config.batch_norm
         )
-        for g, (members, padded) in enumerate(groups):
-            gather = np.full((len(members), padded), width, dtype=np.int64)  # `width` = the zero column
-            for row, index in enumerate(members):
-                columns = np.arange(schema.offsets[index], schema.offsets[index + 1])
-                gather[row, : columns.size] = columns
-            self.register_buffer(f"unimodal_gather_{g}", torch.as_tensor(gather), persistent=False)
-        order = np.concatenate([members for members, _ in groups])
-        self.register_buffer("unimodal_order", torch.as_tensor(np.argsort(order)), persistent=False)
 
         self.multimodal = mlp(
             width + n_modalities,
@@ -166,36 +148,17 @@ class VSAE(nn.Module):
             aggregated + condition, config.decoder_hidden, width, config.depth, config.batch_norm
         )
 
-    @staticmethod
-    def _modality_groups(schema: Schema) -> list[tuple[list[int], int]]:
-        """Modalities sharing a grouped encoder, and the width their inputs are zero-padded to."""
-        widths = [m.width for m in schema]
-        small = [i for i, w in enumerate(widths) if w <= SMALL_MODALITY_WIDTH]
-        groups = [(small, max(widths[i] for i in small))] if small else []
-        for width in sorted({w for w in widths if w > SMALL_MODALITY_WIDTH}):
-            groups.append(([i for i, w in enumerate(widths) if w == width], width))
-        return groups
-
     # -- encoding -------------------------------------------------------------------------------
     def fill_unobserved(self, x: torch.Tensor, observed: torch.Tensor, noise: bool) -> torch.Tensor:
         """``x̃``: unobserved tabular columns get standard normal noise (or 0, its mean, when
         ``noise`` is false, for deterministic imputation); unobserved image columns get zeros."""
-        column_observed = observed[:, self.column_modality]
-        fill = torch.randn_like(x) * self.noise_columns if noise else torch.zeros_like(x)
-        return torch.where(column_observed, x, fill)
+        return self.filler(x, observed, noise)
 
     def encode(self, x: torch.Tensor, observed: torch.Tensor, noise: bool = True) -> Posterior:
         """The selective proposal: unimodal posterior where a modality is observed, multimodal elsewhere."""
         n, n_modalities = observed.shape
         x_tilde = self.fill_unobserved(x, observed, noise)
-        padded = torch.cat([x_tilde, x_tilde.new_zeros(n, 1)], dim=1)
-        unimodal = torch.cat(
-            [
-                encoder(padded[:, getattr(self, f"unimodal_gather_{g}")])
-                for g, encoder in enumerate(self.unimodal)
-            ],
-            dim=1,
-        )[:, self.unimodal_order]
+        unimodal = self.unimodal(x_tilde)
         multimodal = self.multimodal(torch.cat([x_tilde, observed.to(x.dtype)], dim=1))
         multimodal = multimodal.view(n, n_modalities, -1)
         stats = torch.where(observed.unsqueeze(-1), unimodal, multimodal)
@@ -236,7 +199,7 @@ class VSAE(nn.Module):
 
         Returns the raw data head ``[n, D]`` and the generated mask ``[n, M]`` (True = observed).
         """
-        z = torch.randn(n, len(self.schema), self.config.latent_dim, device=self.noise_columns.device)
+        z = torch.randn(n, len(self.schema), self.config.latent_dim, device=self.column_modality.device)
         mask = torch.bernoulli(torch.sigmoid(self.mask_decoder(self.aggregate(z))))
         return self.decode(z, mask).data, mask.bool()
 
