@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 
 import pytest
-import torch
 
 from vsae import VSAEImputer
 from vsae.baselines import MeanModeImputer
@@ -28,7 +27,6 @@ def _shared_data() -> str:
     [("white_wine", 40), ("zoo", 60), ("mushroom", 12)],
 )
 def test_vsae_beats_mean_imputation(dataset: str, epochs: int) -> None:
-    torch.set_num_threads(2)
     table = load_uci(dataset, _shared_data())
     split = masked_split(table.frame, seed=0, missing_rate=0.5)
     vsae = VSAEImputer(epochs=epochs, random_state=0).fit(split.train_masked).transform(split.test_masked)
