@@ -17,6 +17,7 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from vsae.data import load_uci, masked_split
@@ -24,15 +25,25 @@ from vsae.imputer import VSAEImputer
 from vsae.metrics import nrmse, pfc
 
 CONFIGS: dict[str, dict] = {
-    "paper_scale": {"numerical_variance": 0.5, "kl_weight": 1.0},
-    "var0.05": {"numerical_variance": 0.05, "kl_weight": 1.0},
-    "learned_var": {"numerical_variance": 0.5, "learn_numerical_variance": True, "kl_weight": 1.0},
-    "beta0.2": {"numerical_variance": 0.5, "kl_weight": 0.2},
-    "beta0.1": {"numerical_variance": 0.5, "kl_weight": 0.1},
-    "beta0.05": {"numerical_variance": 0.5, "kl_weight": 0.05},
-    "beta0.1_lr1e-2": {"numerical_variance": 0.5, "kl_weight": 0.1, "learning_rate": 1e-2},
-    "beta0.1_dropout0.2": {"kl_weight": 0.1, "modality_dropout": 0.2},
-    "beta0.1_dropout0.5": {"kl_weight": 0.1, "modality_dropout": 0.5},
+    "paper_scale": {"numerical_variance": 0.5, "kl_weight": 1.0, "modality_dropout": 0.0},
+    "var0.05": {"numerical_variance": 0.05, "kl_weight": 1.0, "modality_dropout": 0.0},
+    "learned_var": {
+        "numerical_variance": 0.5,
+        "learn_numerical_variance": True,
+        "kl_weight": 1.0,
+        "modality_dropout": 0.0,
+    },
+    "beta0.2": {"numerical_variance": 0.5, "kl_weight": 0.2, "modality_dropout": 0.0},
+    "beta0.1": {"numerical_variance": 0.5, "kl_weight": 0.1, "modality_dropout": 0.0},
+    "beta0.05": {"numerical_variance": 0.5, "kl_weight": 0.05, "modality_dropout": 0.0},
+    "beta0.1_lr1e-2": {
+        "numerical_variance": 0.5,
+        "kl_weight": 0.1,
+        "learning_rate": 1e-2,
+        "modality_dropout": 0.0,
+    },
+    "beta0.1_dropout0.2": {"numerical_variance": 0.5, "kl_weight": 0.1, "modality_dropout": 0.2},
+    "beta0.1_dropout0.5": {"numerical_variance": 0.5, "kl_weight": 0.1, "modality_dropout": 0.5},
 }
 DATASETS = ("yeast", "white_wine", "glass", "zoo", "mushroom", "phishing")
 
@@ -64,7 +75,8 @@ def run(config: str, dataset: str, seed: int, ratio: float) -> dict:
 
 
 def report(path: Path) -> str:
-    """Markdown table: validation score (test metric) per configuration and dataset, mean over seeds."""
+    """Markdown table per configuration and dataset: validation score mean ± std over seeds (population
+    std), the test metric's mean in brackets, and the number of seeds."""
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     datasets = [d for d in DATASETS if any(r["dataset"] == d for r in rows)]
     lines = [
@@ -78,9 +90,9 @@ def report(path: Path) -> str:
             if not found:
                 cells.append("–")
                 continue
-            score = sum(r["validation_score"] for r in found) / len(found)
-            test = [r.get("test_nrmse", r.get("test_pfc")) for r in found]
-            cells.append(f"{score:.4f} ({sum(test) / len(test):.3f})")
+            scores = np.array([r["validation_score"] for r in found])
+            test = np.array([r.get("test_nrmse", r.get("test_pfc")) for r in found])
+            cells.append(f"{scores.mean():.3f} ± {scores.std():.3f} ({test.mean():.3f}) n={len(found)}")
         lines.append(f"| {config} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
