@@ -196,6 +196,7 @@ MALFORMED = {
     "ragged rows": ("bad.csv", b"a,b\n1,2\n3,4,5\n", "line 3"),
     "wrong encoding": ("bad.csv", "a,b\n1,caf\u00e9\n2,x\n".encode("latin-1"), "not valid utf-8"),
     "repeated column": ("bad.csv", b"a,a,b\n1,2,3\n4,5,6\n", "repeats the column name(s) 'a'"),
+    "semicolons": ("bad.csv", b"a;b\n1;\n;4\n", "seem separated by ';', not by commas"),
     "unknown suffix": ("bad.xlsx", b"a,b\n1,2\n", "unknown table format '.xlsx'"),
     "not parquet": ("bad.parquet", b"a,b\n1,2\n", "cannot read"),
     "text in numerical": ("bad.csv", b"a,b\n1,2\n3,oops\n5,6\n", "column 'b' is numerical but row 1"),

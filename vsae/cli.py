@@ -22,14 +22,16 @@ import numpy as np
 import pandas as pd
 from sklearn.datasets import load_wine
 
-from vsae import __version__
+from vsae import __version__, distributed
 from vsae.baselines import MeanModeImputer
+from vsae.bench.runner import add_arguments as add_bench_arguments
+from vsae.bench.runner import run_bench
 from vsae.data import DATA_ENV_VAR, apply_mask, load_uci, mcar_mask, train_test_split_indices
 from vsae.errors import VSAEError
 from vsae.imputer import VSAEImputer
 from vsae.io import FORMATS, check_output_path, read_table, write_table
 from vsae.metrics import nrmse
-from vsae.schema import Schema
+from vsae.streaming import DEFAULT_CHUNK_ROWS, STREAMING_THRESHOLD_BYTES, fitted_labels, transform_file
 
 #: Share of cells hidden at random from the demo's train and test rows (DESIGN §2, MCAR).
 DEMO_MISSING_RATE = 0.5
@@ -131,6 +133,26 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default: 0)")
     training.add_argument("--verbose", action="store_true", help="show a progress bar while training")
 
+    checkpointing = argparse.ArgumentParser(add_help=False)
+    group = checkpointing.add_argument_group("interrupted training")
+    group.add_argument(
+        "--checkpoint-dir",
+        metavar="DIR",
+        help="folder where the training state is saved every --checkpoint-every epochs (replaced)",
+    )
+    group.add_argument(
+        "--checkpoint-every",
+        type=_positive_int,
+        metavar="N",
+        help="epochs between checkpoints (default: the imputer's default)",
+    )
+    group.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run checkpointed in --checkpoint-dir (same table and settings); the result "
+        "is the model an uninterrupted run gives. Without a checkpoint there yet, training starts afresh",
+    )
+
     parser = _Parser(
         prog="vsae",
         description="Variational Selective Autoencoder: learn from, impute and generate partially "
@@ -141,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     command = commands.add_parser(
         "impute",
-        parents=[columns, training, reading],
+        parents=[columns, training, checkpointing, reading],
         help="fit on a table and write it with its missing cells imputed",
         description="Fit VSAE on IN and write IN with every missing cell imputed (observed cells unchanged).",
     )
@@ -151,9 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     command = commands.add_parser(
         "fit",
-        parents=[columns, training, reading],
+        parents=[columns, training, checkpointing, reading],
         help="fit on a table and save the model to a folder",
-        description="Fit VSAE on IN and save the model (config.json + model.safetensors) to DIR.",
+        description="Fit VSAE on IN and save the model (config.json + model.safetensors) to DIR. "
+        "Launched by torchrun (e.g. 'torchrun --nproc-per-node 2 -m vsae fit IN --model DIR'), "
+        "training is data-parallel over the processes and rank 0 saves the model.",
     )
     command.add_argument("input", metavar="IN", help="table with missing cells")
     command.add_argument("--model", required=True, metavar="DIR", help="model folder to write (replaced)")
@@ -169,6 +193,15 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("model", metavar="DIR", help="model folder written by 'vsae fit'")
     command.add_argument("input", metavar="IN", help="table with missing cells")
     command.add_argument("-o", "--output", required=True, metavar="OUT", help="imputed table to write")
+    command.add_argument(
+        "--chunk-rows",
+        type=_positive_int,
+        metavar="N",
+        help="read, impute and write N rows at a time, in bounded memory; the output is the in-memory "
+        f"one, to the last digit when N is a multiple of {DEFAULT_CHUNK_ROWS}. Inputs over "
+        f"{STREAMING_THRESHOLD_BYTES // 2**20} MiB are streamed even without this option, "
+        f"{DEFAULT_CHUNK_ROWS} rows at a time",
+    )
     command.set_defaults(run=_transform)
 
     command = commands.add_parser(
@@ -196,6 +229,16 @@ def build_parser() -> argparse.ArgumentParser:
         "the test rows and print the NRMSE of VSAE and of mean imputation on the hidden test cells.",
     )
     command.set_defaults(run=_demo)
+
+    command = commands.add_parser(
+        "bench",
+        help="reproduce the paper's tables and figures (one JSON file per cell; a rerun resumes)",
+        description="Run a preset of the paper's experiments on the shared data (VSAE_DATA) and store "
+        "one JSON file per (dataset, setting, method, seed); cells already computed are skipped. "
+        "'python -m vsae.bench.report' writes docs/results.md from the cells.",
+    )
+    add_bench_arguments(command)
+    command.set_defaults(run=run_bench)
     return parser
 
 
@@ -224,6 +267,37 @@ def _check_not_input(input_path: str, output_path: str) -> None:
         raise VSAEError(f"the output {output_path!r} would overwrite the input; choose another file name")
 
 
+def _check_checkpointing(args: argparse.Namespace, model: str | None = None) -> None:
+    """Check the checkpoint options before any work is done (saving a checkpoint checks again)."""
+    if args.checkpoint_dir is None:
+        if args.resume:
+            raise VSAEError("--resume needs --checkpoint-dir, the folder of the run to continue")
+        return
+    folder = Path(args.checkpoint_dir)
+    if not folder.parent.is_dir():
+        raise VSAEError(
+            f"cannot keep checkpoints in {args.checkpoint_dir!r}: "
+            f"folder {str(folder.parent)!r} does not exist"
+        )
+    if folder.exists() and not folder.is_dir():
+        raise VSAEError(f"cannot keep checkpoints in {args.checkpoint_dir!r}: it is a file")
+    if model is not None and folder.resolve() == Path(model).resolve():
+        raise VSAEError(f"the checkpoint folder {args.checkpoint_dir!r} must differ from the model folder")
+
+
+def _fit_imputer(args: argparse.Namespace, frame: pd.DataFrame) -> VSAEImputer:
+    """Fit an imputer with the command line's settings, checkpointing and resuming as asked."""
+    imputer = _imputer(args, args.categorical, args.numerical)
+    if args.checkpoint_dir is not None:
+        imputer.set_params(checkpoint_dir=args.checkpoint_dir)
+        if args.resume and not Path(args.checkpoint_dir).exists():
+            message = f"no checkpoint in {args.checkpoint_dir!r} yet; training from the first epoch"
+            print(f"vsae: {message}", file=sys.stderr)
+    if args.checkpoint_every is not None:
+        imputer.set_params(checkpoint_every=args.checkpoint_every)
+    return imputer.fit(frame, resume=args.resume)
+
+
 def _read(args: argparse.Namespace, categorical: list[str] | None) -> pd.DataFrame:
     return read_table(args.input, categorical, missing_values=args.na_values, encoding=args.encoding)
 
@@ -231,8 +305,11 @@ def _read(args: argparse.Namespace, categorical: list[str] | None) -> pd.DataFra
 def _impute(args: argparse.Namespace, out: TextIO) -> None:
     check_output_path(args.output)
     _check_not_input(args.input, args.output)
+    _check_checkpointing(args)
     frame = _read(args, args.categorical)
-    imputed = _imputer(args, args.categorical, args.numerical).fit(frame).transform(frame)
+    imputed = _fit_imputer(args, frame).transform(frame)
+    if not distributed.is_main_process():  # under torchrun, rank 0 writes
+        return
     write_table(imputed, args.output)
     print(f"imputed {int(frame.isna().to_numpy().sum())} missing cells; wrote {args.output}", file=out)
 
@@ -244,9 +321,12 @@ def _fit(args: argparse.Namespace, out: TextIO) -> None:
         raise VSAEError(
             f"cannot save the model to {args.model!r}: folder {str(folder.parent)!r} does not exist"
         )
+    _check_checkpointing(args, args.model)
     frame = _read(args, args.categorical)
-    imputer = _imputer(args, args.categorical, args.numerical).fit(frame)
+    imputer = _fit_imputer(args, frame)
     imputer.save(folder)
+    if not distributed.is_main_process():  # under torchrun, rank 0 saves and reports
+        return
     history = imputer.history_
     print(
         f"trained {len(history.epochs)} epochs (kept epoch {history.best_epoch}); "
@@ -259,50 +339,20 @@ def _transform(args: argparse.Namespace, out: TextIO) -> None:
     check_output_path(args.output)
     _check_not_input(args.input, args.output)
     imputer = VSAEImputer.load(args.model, device=args.device)
+    source = Path(args.input)
+    large = source.is_file() and source.stat().st_size > STREAMING_THRESHOLD_BYTES
+    if args.chunk_rows is not None or large:
+        chunk_rows = args.chunk_rows or DEFAULT_CHUNK_ROWS
+        summary = transform_file(
+            imputer, source, args.output, chunk_rows, missing_values=args.na_values, encoding=args.encoding
+        )
+        print(f"imputed {summary.imputed_cells} missing cells; wrote {args.output}", file=out)
+        return
     categorical = [m.name for m in imputer.schema_ if m.kind == "categorical" and isinstance(m.name, str)]
-    frame = _fitted_labels(_read(args, categorical), imputer.schema_)
+    frame = fitted_labels(_read(args, categorical), imputer.schema_)
     imputed = imputer.transform(frame)
     write_table(imputed, args.output)
     print(f"imputed {int(frame.isna().to_numpy().sum())} missing cells; wrote {args.output}", file=out)
-
-
-def _fitted_labels(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
-    """Categorical cells read as text, turned back into the labels seen at fit where those are not text.
-
-    A model fitted on typed data (Parquet, or Python objects) has labels such as ``1``, ``1.0`` or
-    ``True``, which a CSV file spells ``"1"`` and ``"True"``. Text matching no label is left as it
-    is, so that the imputer reports it as an unseen category.
-    """
-    frame = frame.copy()
-    for modality in schema:
-        if modality.kind != "categorical" or modality.name not in frame.columns:
-            continue
-        column = frame[modality.name]
-        labels = modality.categories or ()
-        if all(isinstance(label, str) for label in labels) or not pd.api.types.is_string_dtype(column.dtype):
-            continue
-        frame[modality.name] = column.astype(object).map(_relabel(labels), na_action="ignore")
-    return frame
-
-
-def _relabel(labels: Sequence[object]) -> Callable[[object], object]:
-    """Text → the label it spells (``"29"`` is the label ``29`` or ``29.0``); other text unchanged."""
-    by_text = {str(label): label for label in labels}
-    by_number = {
-        float(label): label
-        for label in labels
-        if isinstance(label, (int, float, np.number)) and not isinstance(label, (bool, np.bool_))
-    }
-
-    def relabel(text: object) -> object:
-        if text in by_text:
-            return by_text[text]
-        try:
-            return by_number.get(float(text), text)  # type: ignore[arg-type]
-        except ValueError:
-            return text
-
-    return relabel
 
 
 def _generate(args: argparse.Namespace, out: TextIO) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import fields
 from typing import Any
@@ -12,7 +13,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted
 
-from vsae import inference
+from vsae import distributed, inference
 from vsae.errors import VSAEError
 from vsae.model.vsae import VSAE, VSAEConfig
 from vsae.persistence import load_folder, restore_state, save_folder
@@ -93,7 +94,7 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         warmup_epochs: int = 20,
         unobserved_term: bool = True,
         kl_weight: float = 0.1,
-        modality_dropout: float = 0.0,
+        modality_dropout: float | str = "auto",
         validation_fraction: float = 0.2,
         validation_hidden_fraction: float = 0.2,
         patience: int = 20,
@@ -161,15 +162,29 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         resume : bool
             Continue an interrupted fit from the checkpoint in ``checkpoint_dir``; the result is the
             model an uninterrupted fit would have given.
+
+        Notes
+        -----
+        In a script started by ``torchrun`` (``WORLD_SIZE`` > 1), or inside a ``torch.distributed``
+        process group, every process calls ``fit`` on the same table and training is data-parallel
+        (:mod:`vsae.distributed`): the schema and standardisation statistics are computed by rank 0
+        and sent to all, so that every process encodes alike, and every process ends with the same
+        model. :meth:`save` writes on rank 0 only.
         """
         frame, _ = as_frame(X)
         validate_table(frame, numerical=self.numerical_features or ())
-        schema = infer_table_schema(frame, self.categorical_features, self.numerical_features)
-        codec = TableCodec.fit(frame, schema)
-        x, observed = codec.encode(frame)
-        model, history = train_vsae(schema, x, observed, self._model_config(), self._train_config(), resume)
+        config = self._train_config()
+        with distributed.process_group(resolve_device(config.device)):
+            schema, codec = distributed.computed_on_main(functools.partial(self._preprocessing, frame))
+            x, observed = codec.encode(frame)
+            model, history = train_vsae(schema, x, observed, self._model_config(), config, resume)
         self._set_fitted(frame, schema, codec, model, history)
         return self
+
+    def _preprocessing(self, frame: pd.DataFrame) -> tuple[Schema, TableCodec]:
+        """The schema and the standardisation statistics learned from ``frame``."""
+        schema = infer_table_schema(frame, self.categorical_features, self.numerical_features)
+        return schema, TableCodec.fit(frame, schema)
 
     def _set_fitted(
         self, frame: pd.DataFrame, schema: Schema, codec: TableCodec, model: VSAE, history: History
@@ -270,7 +285,12 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         modality, dtype = self.schema_.modalities[index], self.dtypes_[index]
         if modality.kind == "categorical":
             column = pd.Series(pd.Categorical(values, categories=list(modality.categories)))
-            return column if dtype == "category" else column.astype(object)
+            if dtype == "category":
+                return column
+            try:  # str, boolean, int64…: every generated cell holds a label seen in that dtype at fit
+                return column.astype(dtype)
+            except (TypeError, ValueError):
+                return column.astype(object)
         empty = pd.Series(np.full(len(values), np.nan), dtype="float64")
         try:
             empty = empty.astype(dtype)
@@ -284,8 +304,13 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
 
     # -- persistence ----------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the fitted imputer to the folder ``path``: ``config.json`` plus ``model.safetensors``."""
+        """Write the fitted imputer to the folder ``path``: ``config.json`` plus ``model.safetensors``.
+
+        Under ``torchrun`` only rank 0 writes (every process holds the same model).
+        """
         check_is_fitted(self, "model_")
+        if not distributed.is_main_process():
+            return
         config = {
             "estimator": type(self).__name__,
             "params": self.get_params(),
@@ -310,7 +335,9 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
             model = VSAE(schema, imputer._model_config())
             history = History.from_dict(config["history"])
             dtypes = list(config["dtypes"])
-        except (KeyError, TypeError, ValueError) as error:
+            if len(dtypes) != len(schema):
+                raise VSAEError(f"{len(dtypes)} column dtypes for {len(schema)} columns")
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
             raise VSAEError(
                 f"the config.json in {str(path)!r} is incomplete or inconsistent: {error!r}"
             ) from error

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from vsae.errors import VSAEError
 
@@ -86,6 +88,85 @@ def read_table(
         repeats a column name, cannot be decoded, or is not a table of a known format.
     """
     source = Path(path)
+    fmt = check_input_path(source)
+    with _reading_errors(source, fmt):
+        if fmt == "csv":
+            _check_csv_header(source, encoding)
+            frame = pd.read_csv(source, **_csv_options(categorical or (), missing_values, encoding))
+        else:
+            frame = pd.read_parquet(source, engine="pyarrow")
+    if frame.shape[1] == 0:
+        raise VSAEError(f"{str(source)!r} has no columns")
+    if frame.shape[0] == 0:
+        raise VSAEError(f"{str(source)!r} has a header but no rows")
+    return frame
+
+
+def iter_table(
+    path: str | os.PathLike[str],
+    chunk_rows: int,
+    categorical: Collection[str] | None = None,
+    missing_values: Sequence[str] = (),
+    encoding: str = "utf-8",
+    *,
+    dtypes: Mapping[str, object] | None = None,
+    columns: Sequence[str] | None = None,
+) -> Iterator[pd.DataFrame]:
+    """Read a CSV or Parquet table in chunks of at most ``chunk_rows`` rows, in bounded memory.
+
+    Conventions, checks and errors are those of :func:`read_table`. Every chunk but the last has
+    exactly ``chunk_rows`` rows, and its index continues the previous one's row numbers. Column types
+    are inferred chunk by chunk unless given: ``dtypes`` maps CSV column names to the type to parse
+    them as (``categorical`` columns are text). ``columns`` restricts a Parquet read to those columns.
+    """
+    source = Path(path)
+    fmt = check_input_path(source)
+    rows = 0
+    with _reading_errors(source, fmt), ExitStack() as opened:
+        if fmt == "csv":
+            _check_csv_header(source, encoding)
+            options = _csv_options(categorical or (), missing_values, encoding)
+            options["dtype"] = {**(dtypes or {}), **options["dtype"]}
+            chunks: Iterable[pd.DataFrame] = opened.enter_context(
+                pd.read_csv(source, chunksize=chunk_rows, **options)
+            )
+        else:
+            parquet = opened.enter_context(pq.ParquetFile(source))
+            batches = parquet.iter_batches(batch_size=chunk_rows, columns=columns)
+            chunks = (table.to_pandas() for table in _exact_chunks(batches, chunk_rows))
+        for chunk in chunks:
+            if chunk.shape[1] == 0:
+                raise VSAEError(f"{str(source)!r} has no columns")
+            if len(chunk) == 0:
+                continue
+            if isinstance(chunk.index, pd.RangeIndex):
+                chunk.index = pd.RangeIndex(rows, rows + len(chunk))
+            rows += len(chunk)
+            yield chunk
+    if rows == 0:
+        raise VSAEError(f"{str(source)!r} has a header but no rows")
+
+
+def _exact_chunks(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
+    """Record batches regrouped into tables of exactly ``rows`` rows (the last one may be shorter):
+    Parquet batches stop at row-group ends, whatever size was asked for."""
+    pending: list[pa.RecordBatch] = []
+    held = 0
+    for batch in batches:
+        pending.append(batch)
+        held += batch.num_rows
+        while held >= rows:
+            table = pa.Table.from_batches(pending)
+            yield table.slice(0, rows)
+            rest = table.slice(rows)
+            pending, held = rest.to_batches(), rest.num_rows
+    if held:
+        yield pa.Table.from_batches(pending, schema=pending[0].schema)
+
+
+def check_input_path(path: str | os.PathLike[str]) -> TableFormat:
+    """Check that ``path`` is a table file that exists and is not empty; return its format."""
+    source = Path(path)
     fmt = table_format(source)
     if not source.exists():
         raise VSAEError(f"input file {str(source)!r} does not exist")
@@ -93,11 +174,14 @@ def read_table(
         raise VSAEError(f"input {str(source)!r} is not a file")
     if source.stat().st_size == 0:
         raise VSAEError(f"input file {str(source)!r} is empty")
+    return fmt
+
+
+@contextmanager
+def _reading_errors(source: Path, fmt: TableFormat) -> Iterator[None]:
+    """Turn the errors of reading ``source`` into :class:`VSAEError` naming the file."""
     try:
-        if fmt == "csv":
-            frame = _read_csv(source, categorical or (), missing_values, encoding)
-        else:
-            frame = pd.read_parquet(source, engine="pyarrow")
+        yield
     except UnicodeDecodeError as error:
         raise VSAEError(
             f"{str(source)!r} is not valid {error.encoding} text (it holds the byte "
@@ -111,30 +195,35 @@ def read_table(
         raise VSAEError(f"{str(source)!r} is not a well-formed CSV table: {_one_line(error)}") from error
     except (pa.ArrowException, OSError) as error:
         raise VSAEError(f"cannot read {str(source)!r} as {fmt}: {_one_line(error)}") from error
-    if frame.shape[1] == 0:
-        raise VSAEError(f"{str(source)!r} has no columns")
-    if frame.shape[0] == 0:
-        raise VSAEError(f"{str(source)!r} has a header but no rows")
-    return frame
 
 
-def _read_csv(
-    source: Path, categorical: Collection[str], missing_values: Sequence[str], encoding: str
-) -> pd.DataFrame:
+def _check_csv_header(source: Path, encoding: str) -> None:
     # pandas renames a repeated header ("a", "a.1") without a word, so the raw header is read first.
     header = pd.read_csv(source, header=None, nrows=1, dtype=str, keep_default_na=False, encoding=encoding)
     names = header.iloc[0].tolist() if len(header) else []
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise VSAEError(f"{str(source)!r} repeats the column name(s) {', '.join(map(repr, repeated))}")
-    return pd.read_csv(
-        source,
-        keep_default_na=False,
-        na_values=["", *missing_values],
-        dtype={name: str for name in categorical},
-        dtype_backend="numpy_nullable",
-        encoding=encoding,
-    )
+    # A file separated by another character reads as one column whose cells are whole lines.
+    others = [mark for mark in (";", "\t", "|") if len(names) == 1 and mark in names[0]]
+    if others:
+        raise VSAEError(
+            f"{str(source)!r} has a single column named {names[0]!r}: its cells seem separated by "
+            f"{others[0]!r}, not by commas; save it as comma-separated CSV"
+        )
+
+
+def _csv_options(
+    categorical: Collection[str], missing_values: Sequence[str], encoding: str
+) -> dict[str, Any]:
+    """``pandas.read_csv`` settings of the CSV conventions (see the module notes)."""
+    return {
+        "keep_default_na": False,
+        "na_values": ["", *missing_values],
+        "dtype": {name: str for name in categorical},
+        "dtype_backend": "numpy_nullable",
+        "encoding": encoding,
+    }
 
 
 def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
@@ -144,20 +233,32 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """
     target = Path(path)
     fmt = check_output_path(target)
-    # A fresh name beside the target (same file system, so the rename is atomic); created by the
-    # writer itself, hence with the usual permissions rather than mkstemp's private ones.
-    temporary = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
-    try:
+    with atomic_write(target) as temporary:
         if fmt == "csv":
             frame.to_csv(temporary, index=False)
         else:
             frame.to_parquet(temporary, index=False, engine="pyarrow")
+    return target
+
+
+@contextmanager
+def atomic_write(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary file name beside ``path`` to write to, renamed to ``path`` when the block succeeds.
+
+    On any error the temporary file is removed and ``path`` is left as it was; file-system and Arrow
+    errors become a :class:`VSAEError` naming ``path``.
+    """
+    target = Path(path)
+    # A fresh name beside the target (same file system, so the rename is atomic); created by the
+    # writer itself, hence with the usual permissions rather than mkstemp's private ones.
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        yield temporary
         os.replace(temporary, target)
     except (pa.ArrowException, OSError) as error:
         raise VSAEError(f"cannot write {str(target)!r}: {_one_line(error)}") from error
     finally:
         temporary.unlink(missing_ok=True)
-    return target
 
 
 def _one_line(error: Any) -> str:

@@ -2,15 +2,16 @@
 ``model.safetensors`` (weights). No pickle anywhere, so loading a file cannot execute code.
 
 Writes are atomic: the folder is assembled under a temporary name beside the target and renamed into
-place, so an interrupted save never leaves half a model behind.
+place, so an interrupted save never leaves half a model behind. Replacing an existing folder takes two
+renames (old folder aside, new one in); a failed second rename puts the old folder back.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +37,25 @@ def save_folder(path: str | os.PathLike[str], config: dict[str, Any], state: dic
             f"cannot save a model to {str(target)!r}: folder {str(target.parent)!r} does not exist"
         )
     document = {"format": FORMAT, "format_version": FORMAT_VERSION, **config}
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    # Fresh names beside the target (same file system, so the renames are atomic); the folder is made
+    # with the usual permissions, where tempfile.mkdtemp's would make the model private to its owner.
+    token = secrets.token_hex(6)
+    staging = target.with_name(f".{target.name}.{token}.tmp")
+    staging.mkdir()
     try:
-        (staging / CONFIG_FILE).write_text(json.dumps(document, indent=1, allow_nan=True))
-        save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, str(staging / WEIGHTS_FILE))
+        config_file, weights_file = staging / CONFIG_FILE, staging / WEIGHTS_FILE
+        config_file.write_text(json.dumps(document, indent=1, allow_nan=True))
+        save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, str(weights_file))
+        os.chmod(weights_file, config_file.stat().st_mode)  # save_file creates it private (0600)
         if target.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-            os.replace(target, retired / target.name)
-            os.replace(staging, target)
+            retired = target.with_name(f".{target.name}.{token}.old")
+            os.replace(target, retired)
+            try:
+                os.replace(staging, target)
+            except BaseException:
+                if not target.exists():
+                    os.replace(retired, target)  # the previous model goes back in place
+                raise
             shutil.rmtree(retired, ignore_errors=True)
         else:
             os.replace(staging, target)
@@ -75,6 +87,10 @@ def load_folder(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str,
         state = load_file(str(weights_path))
     except (SafetensorError, OSError) as error:
         raise VSAEError(f"{str(weights_path)!r} is damaged: {error}") from error
+    for name, tensor in state.items():
+        # Training stops on a non-finite loss, so a NaN or infinite weight means a damaged file.
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise VSAEError(f"{str(weights_path)!r} is damaged: tensor {name!r} holds NaN or infinite values")
     return config, state
 
 
@@ -83,5 +99,8 @@ def restore_state(module: torch.nn.Module, state: dict[str, torch.Tensor], sourc
     try:
         module.load_state_dict(state)
     except RuntimeError as error:
-        first = str(error).strip().splitlines()[0]
-        raise VSAEError(f"the weights in {source!r} do not match its config.json: {first}") from error
+        # torch's message is a title line ("Error(s) in loading state_dict…") and then one line per
+        # mismatch; the first mismatch is the informative part.
+        lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+        detail = lines[1] if len(lines) > 1 else lines[0]
+        raise VSAEError(f"the weights in {source!r} do not match its config.json: {detail}") from error

@@ -78,6 +78,8 @@ class Modality:
     def from_dict(cls, data: Mapping[str, Any]) -> Modality:
         categories = data.get("categories")
         shape = data.get("shape")
+        if categories is not None and not all(isinstance(c, (str, int, float)) for c in categories):
+            raise VSAEError(f"modality {data['name']!r}: class labels must be text, numbers or booleans")
         return cls(
             name=data["name"],
             kind=data["kind"],
@@ -226,7 +228,13 @@ def _category_labels(column: pd.Series) -> tuple[Any, ...]:
     if isinstance(column.dtype, pd.CategoricalDtype):
         labels = list(column.cat.categories)
     else:
-        observed = column.dropna().unique().tolist()
+        try:
+            observed = column.dropna().unique().tolist()
+        except TypeError as error:  # unhashable cells (dicts, lists) cannot be categories
+            raise VSAEError(
+                f"column {column.name!r} holds values that cannot be categories ({error}); "
+                "convert them to text or numbers first"
+            ) from error
         try:
             labels = sorted(observed)
         except TypeError:  # mixed types: keep first-seen order, which is deterministic for a given table

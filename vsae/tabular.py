@@ -118,8 +118,10 @@ class TableCodec:
                     f"{np.abs(observed).max():.3g}); rescale the column, e.g. divide it by a power of ten"
                 )
             means[modality.name] = mean
-            # A constant column keeps unit scale so it stays finite; its imputation is the constant.
-            stds[modality.name] = std if std > 0 else 1.0
+            # A constant column has scale 0: it is encoded with unit scale (see ``encode``) and
+            # decoded as exactly its constant, whatever its magnitude (a unit scale at decoding would
+            # put an imputed 1e-15 off by the decoder's error, ~0.1).
+            stds[modality.name] = std
         return cls(schema, means, stds)
 
     def check_columns(self, frame: pd.DataFrame) -> None:
@@ -170,7 +172,7 @@ class TableCodec:
             else:
                 values = numeric_column(column)
                 present = ~np.isnan(values)
-                scaled = (values - self.means[modality.name]) / self.stds[modality.name]
+                scaled = (values - self.means[modality.name]) / (self.stds[modality.name] or 1.0)
                 x[present, start] = scaled[present]
                 observed[:, index] = present
         return x, observed
@@ -213,28 +215,46 @@ class TableCodec:
 
     @classmethod
     def from_dict(cls, schema: Schema, data: dict[str, Any]) -> TableCodec:
+        """The codec saved by :meth:`to_dict`; statistics that could not have been fitted are refused
+        (a NaN mean or scale would turn every cell of the column into NaN)."""
         numerical = [
             (m.name, mean, std)
             for m, mean, std in zip(schema, data["means"], data["stds"], strict=True)
-            if mean is not None
+            if m.kind != "categorical"
         ]
-        return cls(schema, {n: float(a) for n, a, _ in numerical}, {n: float(b) for n, _, b in numerical})
+        means = {name: float(mean) for name, mean, _ in numerical}
+        stds = {name: float(std) for name, _, std in numerical}
+        for name in means:
+            if not (math.isfinite(means[name]) and math.isfinite(stds[name]) and stds[name] >= 0):
+                raise VSAEError(
+                    f"column {name!r}: mean {means[name]!r} and scale {stds[name]!r} are not a finite "
+                    "mean and a finite, non-negative scale"
+                )
+        return cls(schema, means, stds)
 
 
 def write_cells(column: pd.Series, rows: np.ndarray, values: np.ndarray) -> pd.Series:
     """``column`` with ``values`` written at the boolean ``rows``, keeping its dtype where it can.
 
     Integer columns (pandas' nullable ``Int64`` and friends) receive rounded values; a plain numpy
-    integer column cannot hold a missing value, so it never reaches here with one.
+    integer column cannot hold a missing value, so it never reaches here with one. Numbers are clipped
+    to the range of the column's dtype (an imputed ``UInt8`` cell may decode to -0.4) and cast to it,
+    since pandas refuses to write a value its dtype cannot hold exactly (float64 into float32).
     """
     column = column.copy()
     dtype = column.dtype
     if pd.api.types.is_integer_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
-        values = np.rint(values.astype(np.float64)).astype(np.int64)
+        integers = np.dtype(getattr(dtype, "numpy_dtype", dtype))
+        limits = np.iinfo(integers)
+        # The largest float below max + 1: float(2**63 - 1) rounds up to 2**63, which int64 cannot hold.
+        high = np.nextafter(float(limits.max) + 1.0, 0.0)
+        values = np.clip(np.rint(values.astype(np.float64)), float(limits.min), high).astype(integers)
     elif pd.api.types.is_bool_dtype(dtype):
         values = values.astype(bool)
     elif pd.api.types.is_float_dtype(dtype):
-        values = values.astype(np.float64)
+        floats = np.dtype(getattr(dtype, "numpy_dtype", dtype))
+        limits = np.finfo(floats)
+        values = np.clip(values.astype(np.float64), float(limits.min), float(limits.max)).astype(floats)
     elif pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
         values = values.astype(object)
     column[rows] = values

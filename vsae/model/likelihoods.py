@@ -22,6 +22,9 @@ from torch import nn
 
 from vsae.schema import Schema
 
+#: Bound of every log-variance (latent and observation): ``exp`` can neither overflow nor vanish.
+LOGVAR_LIMIT = 10.0
+
 BinaryLoss = Literal["mse", "bce"]
 
 
@@ -103,7 +106,9 @@ class Likelihoods(nn.Module):
         nll = raw.new_zeros(n, self.n_modalities)
         if self.numerical_columns.numel():
             error = raw[:, self.numerical_columns] - target[:, self.numerical_columns]
-            logvar = self.numerical_logvar
+            # Clamped like the latent log-variances: a learned variance on a constant column would
+            # otherwise fall without bound.
+            logvar = self.numerical_logvar.clamp(-LOGVAR_LIMIT, LOGVAR_LIMIT)
             nll.index_add_(1, self.numerical_modality, 0.5 * (error.square() * torch.exp(-logvar) + logvar))
         if self.sigmoid_columns.numel():
             logits = raw[:, self.sigmoid_columns]

@@ -14,14 +14,12 @@ from torch import nn
 
 from vsae.model.encoders import UnimodalEncoders, UnobservedFill
 from vsae.model.layers import mlp
-from vsae.model.likelihoods import BinaryLoss, Likelihoods
+from vsae.model.likelihoods import LOGVAR_LIMIT, BinaryLoss, Likelihoods
 from vsae.schema import Schema
 
 Aggregator = Literal["concat", "mean", "max"]
 MaskInput = Literal["reconstructed", "true", "none"]
 
-#: Log-variances are clamped to this range so that ``exp`` can neither overflow nor vanish.
-LOGVAR_LIMIT = 10.0
 
 
 @dataclass

@@ -1,0 +1,231 @@
+"""The benchmark runner end to end, CI-sized: every preset with ``--quick`` (small row subsets, two
+epochs, one seed) on the shared data, into a temporary folder; then the report from those cells.
+
+One module-scoped run computes every preset once (about a minute on two busy cores); the tests read
+its cells, its report and its figures.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from argparse import Namespace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from vsae.bench import report as report_module
+from vsae.bench.presets import PAPER_TABLE_5, PRESETS, REFERENCES
+from vsae.bench.report import Stat, format_stat, verdict, write_report
+from vsae.bench.runner import FIGURE_FILES, Cell, main, preset_cells, read_cell, run_bench
+from vsae.cli import main as cli_main
+from vsae.errors import VSAEError
+
+#: The restriction of each preset that the CI run computes (keyword arguments of
+#: :func:`preset_cells`): every method of every preset appears somewhere.
+QUICK_RUNS: dict[str, dict[str, list[Any]]] = {
+    "uci": {"datasets": ["yeast", "zoo"]},
+    "ratios": {"datasets": ["glass"], "methods": ["vsae", "mean"]},
+    "mechanisms": {"methods": ["vsae", "miwae", "mean"]},
+    "mask_generation": {"datasets": ["zoo"]},
+    "mnist_pairs": {"ratios": [0.5]},
+    "image_text": {"methods": ["vsae", "class_mean", "vaeac"]},
+    "figures": {},
+}
+
+
+def _arguments(preset: str) -> list[str]:
+    """The command-line options of ``QUICK_RUNS[preset]``."""
+    return [text for key, values in QUICK_RUNS[preset].items() for text in (f"--{key}", *map(str, values))]
+
+
+def _cells(preset: str) -> list[Cell]:
+    return preset_cells(PRESETS[preset], [0], **QUICK_RUNS[preset])
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> dict[str, Path]:
+    """Every preset run once with ``--quick``; the ``vsae bench`` command for one, the module for the rest."""
+    root = tmp_path_factory.mktemp("bench")
+    out, figures, report = root / "cells", root / "figures", root / "docs" / "results.md"
+    common = ["--quick", "--seeds", "0", "--out", str(out), "--figures-dir", str(figures), "--no-progress"]
+    assert cli_main(["bench", "uci", *_arguments("uci"), *common]) == 0
+    for preset in QUICK_RUNS:
+        if preset != "uci":
+            assert main([preset, *_arguments(preset), *common]) == 0, preset
+    write_report(out, report, figures, seeds=[0, 1, 2])
+    return {"out": out, "figures": figures, "report": report}
+
+
+@pytest.mark.parametrize("preset", list(QUICK_RUNS))
+def test_every_preset_writes_one_complete_cell_per_combination(bench: dict[str, Path], preset: str) -> None:
+    cells = _cells(preset)
+    assert cells
+    for cell in cells:
+        record = read_cell(bench["out"] / cell.relative_path)
+        assert "error" not in record, record.get("traceback")
+        assert record["budget"] == "quick"
+        assert record["command"].startswith("vsae bench ")
+        assert {"torch", "numpy", "scikit-learn", "vsae"} <= set(record["versions"])
+        assert record["metrics"] and all(math.isfinite(v) for v in record["metrics"].values())
+        assert record["fit_seconds"] >= 0 and record["impute_seconds"] >= 0
+        if cell.kind != "figures":
+            assert 0 < record["missing_ratio"]["test"] < 1
+        if cell.method in ("vsae", "ae", "vae", "cvae_mask", "mvae", "miwae", "cvae_data", "vaeac"):
+            assert cell.kind == "figures" or record["n_parameters"] > 0
+
+
+def test_tabular_cells_score_the_right_metrics(bench: dict[str, Path]) -> None:
+    yeast = read_cell(bench["out"] / "yeast/mcar-0.5/vsae-seed0.json")
+    zoo = read_cell(bench["out"] / "zoo/mcar-0.5/vsae-seed0.json")
+    assert set(yeast["metrics"]) == {"nrmse", "nrmse_pooled"}
+    assert set(zoo["metrics"]) == {"pfc"}
+    assert 0 <= yeast["generated_missing_ratio"] <= 1
+    # Baselines are widened to at least VSAE's parameter count on the same table.
+    for method in ("ae", "vae", "cvae_mask", "mvae", "miwae", "cvae_data", "vaeac"):
+        record = read_cell(bench["out"] / f"yeast/mcar-0.5/{method}-seed0.json")
+        assert record["n_parameters"] >= record["vsae_parameters"] == yeast["n_parameters"]
+    nmar = read_cell(bench["out"] / "yeast/nmar/vsae-seed0.json")
+    assert nmar["setting"] == {"mechanism": "nmar", "ratio": None, "key": "nmar"}
+
+
+def test_image_cells_score_each_modality(bench: dict[str, Path]) -> None:
+    pairs = read_cell(bench["out"] / "mnist_mnist/mcar-0.5/global_mean-seed0.json")["metrics"]
+    assert set(pairs) == {"digit_mse", "partner_mse", "combined"}
+    assert pairs["combined"] == pytest.approx(pairs["digit_mse"] + pairs["partner_mse"])
+    oracle = read_cell(bench["out"] / "mnist_mnist/mcar-0.5/class_mean-seed0.json")["metrics"]
+    assert oracle["combined"] < pairs["combined"]  # knowing the class helps: the pipeline is wired right
+    text = read_cell(bench["out"] / "fashion_mnist_text/mcar-0.5/class_mean-seed0.json")["metrics"]
+    assert set(text) == {"image_mse", "image_mse_per_image", "text_pfc"}
+    assert text["image_mse_per_image"] == pytest.approx(784 * text["image_mse"])
+
+
+def test_figures_are_drawn(bench: dict[str, Path]) -> None:
+    for name in FIGURE_FILES.values():
+        path = bench["figures"] / name.format(seed=0)
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    record = read_cell(bench["out"] / "mnist_mnist/mcar-0.5/vsae-figures-seed0.json")
+    assert 0 <= record["metrics"]["generated_pairing_rate"] <= 1
+    assert record["metrics"]["chance_pairing_rate"] == pytest.approx(0.2)
+
+
+def test_rerun_skips_computed_cells(bench: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    path = bench["out"] / _cells("ratios")[0].relative_path
+    before = path.read_bytes()
+    capsys.readouterr()
+    assert main(["ratios", *_arguments("ratios"), "--quick", "--seeds", "0", "--out", str(bench["out"])]) == 0
+    assert f"0 cells computed, {len(_cells('ratios'))} already done, 0 failed" in capsys.readouterr().out
+    assert path.read_bytes() == before
+
+
+def test_quick_cells_are_never_mixed_with_full_ones(bench: dict[str, Path]) -> None:
+    with pytest.raises(VSAEError, match="quick"):
+        args = Namespace(
+            preset="mask_generation",
+            seeds=[0],
+            quick=False,
+            out=bench["out"],
+            datasets=["zoo"],
+            methods=None,
+            ratios=[0.5],
+            figures_dir=bench["figures"],
+            report=None,
+            threads=1,
+            no_progress=True,
+        )
+        run_bench(args, io.StringIO())
+
+
+def test_a_failed_cell_is_recorded_then_retried(tmp_path: Path, data_root: Path) -> None:
+    """A cell that raises is stored with its error, the others still run, and a rerun retries it."""
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    arguments = ["mask_generation", "--quick", "--seeds", "0", "--datasets", "zoo", "--ratios", "0.3"]
+    arguments += ["--out", str(tmp_path / "cells"), "--no-progress"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VSAE_DATA", str(empty))
+        assert main(arguments) == 2
+    path = tmp_path / "cells" / "zoo" / "mcar-0.3" / "vsae-seed0.json"
+    assert "manifest.json" in read_cell(path)["error"]
+    assert main(arguments) == 0
+    assert "error" not in read_cell(path)
+
+
+def test_unknown_names_are_rejected_with_the_valid_ones() -> None:
+    with pytest.raises(VSAEError, match="no dataset iris; choose among: yeast"):
+        preset_cells(PRESETS["uci"], [0], datasets=["iris"])
+    with pytest.raises(VSAEError, match=r"MCAR ratio 0\.4"):
+        preset_cells(PRESETS["ratios"], [0], ratios=[0.4])
+
+
+def test_report_holds_every_table_ours_beside_the_paper(bench: dict[str, Path]) -> None:
+    text = bench["report"].read_text(encoding="utf-8")
+    for heading in (
+        "## Status",
+        "## Metric definitions",
+        "## Where VSAE wins and where it loses",
+        "## Tables 1/4/5",
+        "## Figure 2",
+        "## Tables 3/9",
+        "## §4.3",
+        "## Tables 2/6",
+        "## Table 10",
+        "## Figures 3/4/7",
+        "## Commands and versions",
+    ):
+        assert heading in text
+    vsae_yeast = read_cell(bench["out"] / "yeast/mcar-0.5/vsae-seed0.json")["metrics"]["nrmse"]
+    assert f"| VSAE | {vsae_yeast:.3f} (1/3 seeds) | 0.455 ± 0.003 |" in text
+    assert "not run" in text  # white_wine was not computed, nor seeds 1 and 2
+    assert "SVHN" in text
+    assert "- **yeast** (NRMSE, MCAR 0.5): VSAE" in text
+    assert (bench["figures"] / report_module.FIGURE_2).is_file()
+    assert "vsae bench uci --seeds 0 --quick --datasets yeast zoo" in text
+    assert PAPER_TABLE_5.values["vsae"]["glass"] == (1.312, 0.021)
+
+
+def test_report_shows_failed_and_missing_cells_honestly(tmp_path: Path) -> None:
+    cells = tmp_path / "cells"
+    folder = cells / "glass" / "mcar-0.5"
+    folder.mkdir(parents=True)
+    (folder / "vsae-seed0.json").write_text(
+        json.dumps({"budget": "full", "error": "RuntimeError: boom", "command": "c", "versions": {}}),
+        encoding="utf-8",
+    )
+    out = tmp_path / "results.md"
+    write_report(cells, out, tmp_path / "figures")
+    text = out.read_text(encoding="utf-8")
+    assert "| VSAE | not run | 0.455 ± 0.003 | not run | 0.371 ± 0.0002 | failed | 1.312 ± 0.021 |" in text
+    assert "| `uci` | Tables 1/4/5: UCI tables at MCAR ratio 0.5, all methods | 0 / 216 | 1 |" in text
+
+
+def test_verdicts_separate_wins_ties_losses_and_references() -> None:
+    stats = {
+        "vsae": Stat((0.50, 0.52, 0.51), 3, 0),
+        "mean": Stat((0.60, 0.61, 0.59), 3, 0),  # clearly worse: a win
+        "mice": Stat((0.505, 0.515, 0.52), 3, 0),  # within the noise: a tie
+        "missforest": Stat((0.40, 0.41, 0.39), 3, 0),  # clearly better: a loss
+        "vaeac": Stat((0.30, 0.30, 0.30), 3, 0),  # a reference, never ranked against
+        "knn": Stat((), 3, 0),  # not run: not mentioned
+    }
+    assert "vaeac" in REFERENCES
+    line = verdict("**t**", stats, 3)
+    assert line is not None
+    assert "ranks 2 of 4" in line
+    assert "wins against mean / mode (0.600)" in line
+    assert "ties (within one standard deviation over seeds) with MICE (0.513)" in line
+    assert "**loses to** MissForest (0.400)" in line
+    assert "Against the references: loses to VAEAC" in line
+    assert "KNN" not in line
+    assert verdict("**t**", {"mean": stats["mean"]}, 3) is None
+
+
+def test_format_stat_counts_seeds() -> None:
+    assert format_stat(Stat((), 3, 0), 3) == "not run"
+    assert format_stat(Stat((), 3, 2), 3) == "failed"
+    assert format_stat(Stat((0.5,), 3, 0), 3) == "0.500 (1/3 seeds)"
+    assert format_stat(Stat((0.5,), 3, 1), 3) == "0.500 (1/3 seeds, 1 failed)"
+    assert format_stat(Stat((0.5, 0.7), 2, 0), 2) == f"0.60 ± {np.std([0.5, 0.7], ddof=1):.2f}"

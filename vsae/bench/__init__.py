@@ -1,0 +1,1 @@
+"""Benchmarks of the library: speed and memory (:mod:`vsae.bench.perf`)."""
