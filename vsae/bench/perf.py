@@ -103,7 +103,7 @@ class Budget:
     batch_sizes: tuple[int, ...] = (64, 128, 256, 512)
     batch_size_dataset: str = "white_wine"
     batch_size_epochs: int | None = None  # None: the imputer's default budget
-    chunk_rows: tuple[int, ...] = (4096, 16384, 65536, 262144)
+    chunk_rows: tuple[int, ...] = (512, 1024, 2048, 4096, 16384, 65536)
     chunk_table_rows: int = 200_000
     transform_rows: int = 1_000_000
     transform_columns: int = 50
