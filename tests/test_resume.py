@@ -282,3 +282,23 @@ def test_cli_impute_resumes_and_reports_a_missing_checkpoint(
     assert main([*argv, "--resume", "--learning-rate", "0.01"]) == 2
     assert "belongs to a run with other data or settings" in capsys.readouterr().err
     assert folder_content(checkpoints) == kept
+
+
+def test_damaged_checkpoint_tensors_are_a_clear_error(tmp_path) -> None:
+    """A checkpoint whose tensors were altered is refused with one readable error, not a raw one."""
+    from safetensors.torch import load_file, save_file
+
+    from vsae import VSAEError, VSAEImputer
+    from vsae.data import load_uci, masked_split
+
+    folder = os.environ.get("VSAE_DATA")
+    assert folder, "set VSAE_DATA to the shared data folder"
+    split = masked_split(load_uci("white_wine", folder).frame.iloc[:300], 0)
+    checkpoint = tmp_path / "ck"
+    settings = {"epochs": 4, "warmup_epochs": 1, "checkpoint_dir": str(checkpoint), "checkpoint_every": 2}
+    VSAEImputer(**settings).fit(split.train_masked)
+    weights = load_file(checkpoint / "model.safetensors")
+    weights.pop("rng")
+    save_file(weights, checkpoint / "model.safetensors")
+    with pytest.raises(VSAEError, match=r"checkpoint .* is damaged"):
+        VSAEImputer(**settings).fit(split.train_masked, resume=True)

@@ -519,7 +519,14 @@ def _optimise(
     if checkpoint is not None and checkpoint.resume:
         restored = distributed.computed_on_main(checkpoint.load)
         if restored is not None:
-            run.restore(*restored)
+            try:
+                run.restore(*restored)
+            except (KeyError, ValueError, TypeError, RuntimeError) as error:
+                first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                raise VSAEError(
+                    f"the checkpoint in {str(checkpoint.directory)!r} is damaged ({first}); "
+                    "remove it or fit without resume"
+                ) from error
     history = run.history
     n = x.shape[0]
     # Small tables get smaller batches, so that every epoch still takes several optimiser steps.
