@@ -221,6 +221,7 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         """
         frame, is_frame, x, observed = self._encode(X)
         values = inference.impute(self.model_, x, observed)
+        del x  # the encoded copy of the table: freed before the output is assembled
         return self._like_input(self.codec_.fill_missing(frame, observed, values), is_frame, X)
 
     def sample_imputations(self, X: Any, n: int = 10, random_state: int | None = None) -> Any:

@@ -393,12 +393,26 @@ def run_fingerprint(x: np.ndarray, observed: np.ndarray, config: TrainConfig, mo
     return digest.hexdigest()
 
 
+#: Devices with a fused (single-kernel) Adam in every supported torch release.
+_FUSED_ADAM_DEVICES = frozenset({"cpu", "cuda"})
+
+
+def _adam(parameters: list[nn.Parameter], learning_rate: float) -> torch.optim.Adam:
+    """Adam, fused into one kernel per step where the parameters' device has one.
+
+    Same algorithm as the default implementation; measured 11-20% faster per training step at M = 8
+    on CPU (docs/performance.md, "Adam implementation").
+    """
+    fused = all(p.device.type in _FUSED_ADAM_DEVICES for p in parameters)
+    return torch.optim.Adam(parameters, lr=learning_rate, fused=fused or None)
+
+
 class _Optimisation:
     """The state of one training run: everything a checkpoint must hold to continue it exactly."""
 
     def __init__(self, model: Any, config: TrainConfig) -> None:
         self.model = model
-        self.optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+        self.optimiser = _adam(list(model.parameters()), config.learning_rate)
         self.history = History()
         self.best_score = math.inf
         self.since_best = 0

@@ -106,12 +106,19 @@ class _MixedTableCodec:
 
         self.means_: dict[Hashable, float] = {}
         self.stds_: dict[Hashable, float] = {}
+        observed_ranges: list[tuple[float, float]] = []
         for col in self.numerical_:
             values = self._numerical_values(X, col)
             observed = values[~np.isnan(values)]
             std = float(observed.std())
             self.means_[col] = float(observed.mean())
             self.stds_[col] = std if std > 0 and np.isfinite(std) else 1.0
+            observed_ranges.append(
+                (
+                    (observed.min() - self.means_[col]) / self.stds_[col],
+                    (observed.max() - self.means_[col]) / self.stds_[col],
+                )
+            )
         self.categories_: dict[Hashable, list[Any]] = {
             col: _observed_categories(X[col]) for col in self.categorical_
         }
@@ -130,6 +137,11 @@ class _MixedTableCodec:
         self.variables_[: len(self.numerical_)] = np.arange(len(self.numerical_))
         for g, block in enumerate(self.blocks_.values(), start=len(self.numerical_)):
             self.variables_[block] = g
+        # Range of the observed (encoded) values of each encoded column: one-hot columns span [0, 1].
+        self.lows_ = np.zeros(self.n_encoded_)
+        self.highs_ = np.ones(self.n_encoded_)
+        for j, (low, high) in enumerate(observed_ranges):
+            self.lows_[j], self.highs_[j] = low, high
         return self
 
     def _categorical_columns(self, X: pd.DataFrame) -> list[Hashable]:
@@ -264,7 +276,10 @@ def _variable_wise_iterative_imputer(codec: _MixedTableCodec, **params: Any) -> 
         params["max_iter"] = 0
     if not hasattr(IterativeImputer, "_get_neighbor_feat_idx"):  # pragma: no cover - future sklearn
         raise RuntimeError("this scikit-learn's IterativeImputer lacks _get_neighbor_feat_idx; update vsae")
-    imputer = _VariableWiseIterativeImputer(**params)
+    # Imputations are clipped to each encoded column's observed range: without it the deterministic
+    # regressions of later rounds can feed on their own growing predictions until they overflow
+    # (measured: BayesianRidge's SVD fails on phishing, seed 1, 50% MCAR).
+    imputer = _VariableWiseIterativeImputer(min_value=codec.lows_, max_value=codec.highs_, **params)
     imputer._variables = codec.variables_
     return imputer
 

@@ -226,7 +226,8 @@ class LoopedMLPs(nn.Module):
     """A grouped MLP unrolled into one ``nn.Sequential`` per group member, run in a Python loop.
 
     Built from the grouped network's weights, so it computes the same function: ``[N, G, in]`` in,
-    ``[N, G, out]`` out.
+    ``[N, G, out]`` out. Each member reads the group's padded input width; the padding columns of a
+    narrower modality are zeros and contribute nothing, as in the grouped network.
     """
 
     def __init__(self, grouped: nn.Sequential) -> None:
