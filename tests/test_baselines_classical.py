@@ -308,8 +308,7 @@ def test_single_column_table_falls_back_to_initial_imputation():
 
 
 def test_mice_imputations_stay_in_each_columns_observed_range():
-    """Clipping keeps MICE's chained regressions from extrapolating (unclipped, they feed on their own
-    growing predictions and can overflow: BayesianRidge's SVD failed on phishing at 50% MCAR)."""
+    """Clipping keeps MICE's chained regressions from extrapolating from their own predictions."""
     full = wine_table().drop(columns=CATEGORICAL)
     masked = full.mask(np.random.default_rng(3).random(full.shape) < 0.6)
     out = make("mice").fit_transform(masked)

@@ -141,7 +141,8 @@ class _MixedTableCodec:
         self.lows_ = np.zeros(self.n_encoded_)
         self.highs_ = np.ones(self.n_encoded_)
         for j, (low, high) in enumerate(observed_ranges):
-            self.lows_[j], self.highs_[j] = low, high
+            # One observed value: nothing to clip to (scikit-learn requires low < high).
+            self.lows_[j], self.highs_[j] = (low, high) if low < high else (-np.inf, np.inf)
         return self
 
     def _categorical_columns(self, X: pd.DataFrame) -> list[Hashable]:
@@ -267,20 +268,31 @@ class _VariableWiseIterativeImputer(IterativeImputer):
 
     def _get_neighbor_feat_idx(self, n_features, feat_idx, abs_corr_mat):  # type: ignore[no-untyped-def]
         neighbours = super()._get_neighbor_feat_idx(n_features, feat_idx, abs_corr_mat)
-        return neighbours[self._variables[neighbours] != self._variables[feat_idx]]
+        keep = (self._variables[neighbours] != self._variables[feat_idx]) & ~self._not_predictors[neighbours]
+        return neighbours[keep]
 
 
-def _variable_wise_iterative_imputer(codec: _MixedTableCodec, **params: Any) -> IterativeImputer:
-    """A :class:`_VariableWiseIterativeImputer` for the encoding of a fitted ``codec``."""
+def _variable_wise_iterative_imputer(
+    codec: _MixedTableCodec, drop_reference_category: bool = False, **params: Any
+) -> IterativeImputer:
+    """A :class:`_VariableWiseIterativeImputer` for the encoding of a fitted ``codec``.
+
+    ``drop_reference_category``: a categorical variable enters other variables' regressions without
+    its first one-hot column (dummy coding). Its full block sums to one, collinear with a linear
+    model's intercept; that exact rank deficiency made LAPACK's SVD in ``BayesianRidge`` fail to
+    converge on phishing (50% MCAR, every seed). Forests do not need it.
+    """
     if len(codec.columns_) == 1:  # nothing to regress on: keep the initial (mean / mode) imputation
         params["max_iter"] = 0
     if not hasattr(IterativeImputer, "_get_neighbor_feat_idx"):  # pragma: no cover - future sklearn
         raise RuntimeError("this scikit-learn's IterativeImputer lacks _get_neighbor_feat_idx; update vsae")
     # Imputations are clipped to each encoded column's observed range: without it the deterministic
-    # regressions of later rounds can feed on their own growing predictions until they overflow
-    # (measured: BayesianRidge's SVD fails on phishing, seed 1, 50% MCAR).
+    # regressions of later rounds extrapolate from their own growing predictions.
     imputer = _VariableWiseIterativeImputer(min_value=codec.lows_, max_value=codec.highs_, **params)
     imputer._variables = codec.variables_
+    imputer._not_predictors = np.zeros(codec.n_encoded_, dtype=bool)
+    if drop_reference_category:
+        imputer._not_predictors[[block.start for block in codec.blocks_.values()]] = True
     return imputer
 
 
@@ -418,7 +430,9 @@ class MICEImputer(_EncodedImputer):
         self.categorical_features = categorical_features
 
     def _make_imputer(self, codec: _MixedTableCodec) -> BaseEstimator:
-        return _variable_wise_iterative_imputer(codec, max_iter=self.max_iter, random_state=self.random_state)
+        return _variable_wise_iterative_imputer(
+            codec, drop_reference_category=True, max_iter=self.max_iter, random_state=self.random_state
+        )
 
 
 class MissForestImputer(_EncodedImputer):
