@@ -229,3 +229,19 @@ def test_format_stat_counts_seeds() -> None:
     assert format_stat(Stat((0.5,), 3, 0), 3) == "0.500 (1/3 seeds)"
     assert format_stat(Stat((0.5,), 3, 1), 3) == "0.500 (1/3 seeds, 1 failed)"
     assert format_stat(Stat((0.5, 0.7), 2, 0), 2) == f"0.60 ± {np.std([0.5, 0.7], ddof=1):.2f}"
+
+
+def test_perf_summarises_the_uci_cells_against_missforest(
+    bench: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``python -m vsae.bench.perf --uci-cells DIR`` reads the runner's cells instead of re-measuring."""
+    from vsae.bench import perf
+
+    out = tmp_path / "perf.json"
+    assert perf.main(["--uci-cells", str(bench["out"]), "--datasets", "yeast", "zoo", "--out", str(out)]) == 0
+    runs = json.loads(out.read_text())["uci_cells"]["runs"]
+    assert set(runs) == {f"{d}/{m}" for d in ("yeast", "zoo") for m in ("vsae", "mice", "missforest")}
+    for run in runs.values():
+        assert run["seeds"] == [0] and run["total_seconds"][0] > 0 and 0 <= run["errors"][0] < 5
+    printed = capsys.readouterr().out
+    assert "| yeast | vsae | 1 |" in printed and "time ÷ MissForest" in printed

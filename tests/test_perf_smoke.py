@@ -125,7 +125,7 @@ def test_quick_run_writes_every_part_and_resumes_the_uci_part(tmp_path: Path) ->
         _spread_ok(data["ratios"]["naive_over_vsae"])
         _spread_ok(data["ratios"]["vae_over_vsae"])
         assert data["mac_ratio_vsae_over_vae"] > 1
-    assert {"loop_encoders", "loop_likelihoods", "einsum", "sync_per_step", "adam_fused"} <= set(
+    assert {"loop_encoders", "loop_likelihoods", "einsum", "sync_per_step", "adam_for_loop"} <= set(
         results["train"]["numerical_m50"]["variants"]
     )
     for data in results["encoders"].values():

@@ -397,7 +397,7 @@ def run_fingerprint(x: np.ndarray, observed: np.ndarray, config: TrainConfig, mo
 _FUSED_ADAM_DEVICES = frozenset({"cpu", "cuda"})
 
 
-def _adam(parameters: list[nn.Parameter], learning_rate: float) -> torch.optim.Adam:
+def adam_optimiser(parameters: list[nn.Parameter], learning_rate: float) -> torch.optim.Adam:
     """Adam, fused into one kernel per step where the parameters' device has one.
 
     Same algorithm as the default implementation; measured 11-20% faster per training step at M = 8
@@ -412,7 +412,7 @@ class _Optimisation:
 
     def __init__(self, model: Any, config: TrainConfig) -> None:
         self.model = model
-        self.optimiser = _adam(list(model.parameters()), config.learning_rate)
+        self.optimiser = adam_optimiser(list(model.parameters()), config.learning_rate)
         self.history = History()
         self.best_score = math.inf
         self.since_best = 0
