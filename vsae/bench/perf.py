@@ -60,6 +60,7 @@ from torch.utils.data import DataLoader, TensorDataset
 import vsae
 from vsae import inference
 from vsae.baselines import MICEImputer, MissForestImputer
+from vsae.bench.runner import read_cell
 from vsae.data import UCI_DATASETS, load_uci, masked_split, mcar_mask, modality_mcar_mask
 from vsae.imputer import VSAEImputer
 from vsae.metrics import nrmse, pfc
@@ -849,7 +850,7 @@ def uci_from_cells(cells_dir: Path, datasets: Sequence[str]) -> dict[str, Any]:
         for method in UCI_METHODS:
             seeds, seconds, errors = [], [], []
             for path in sorted((cells_dir / dataset / f"mcar-{UCI_RATIO:g}").glob(f"{method}-seed*.json")):
-                cell = json.loads(path.read_text())
+                cell = read_cell(path)
                 if "metrics" not in cell:  # a failed cell holds its error instead
                     continue
                 seeds.append(cell["seed"])
