@@ -446,10 +446,18 @@ class MissForestImputer(_EncodedImputer):
     The original uses *classification* forests for categorical variables and stops when the change
     between rounds first increases. DESIGN.md §2 fixes this variant so that every table is comparable.
 
+    Each split considers ``sqrt(p)`` randomly drawn predictor columns, missForest's default ``mtry``
+    (``floor(sqrt(p))``), not ``RandomForestRegressor``'s default of all ``p`` (plain bagging). Here
+    ``p`` counts encoded columns, so a categorical variable contributes one candidate per category.
+    Besides matching the original, this makes each forest about 5× cheaper on the 68-column phishing
+    table.
+
     Parameters
     ----------
     n_estimators : int, default 100
         Trees per forest.
+    max_features : {"sqrt", "log2"}, int, float or None, default "sqrt"
+        Predictor columns drawn at each split, as in ``RandomForestRegressor``; ``1.0`` is bagging.
     max_iter : int, default 10
         Rounds of round-robin forest fits.
     random_state : int or None, default None
@@ -463,12 +471,14 @@ class MissForestImputer(_EncodedImputer):
     def __init__(
         self,
         n_estimators: int = 100,
+        max_features: str | int | float | None = "sqrt",
         max_iter: int = 10,
         random_state: int | None = None,
         n_jobs: int | None = None,
         categorical_features: Sequence[Hashable] | None = None,
     ) -> None:
         self.n_estimators = n_estimators
+        self.max_features = max_features
         self.max_iter = max_iter
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -476,7 +486,10 @@ class MissForestImputer(_EncodedImputer):
 
     def _make_imputer(self, codec: _MixedTableCodec) -> BaseEstimator:
         forest = RandomForestRegressor(
-            n_estimators=self.n_estimators, random_state=self.random_state, n_jobs=self.n_jobs
+            n_estimators=self.n_estimators,
+            max_features=self.max_features,
+            random_state=self.random_state,
+            n_jobs=self.n_jobs,
         )
         return _variable_wise_iterative_imputer(
             codec,
