@@ -626,11 +626,12 @@ class Report:
 
 def _budget_text() -> str:
     full = BUDGETS["full"]
+    image_training = ", ".join(f"{k}={v}" for k, v in full.image_training.items())
     return (
         "Tabular cells use the library defaults (`VSAEImputer()`, `NeuralBaselineImputer(method)`: at most "
         "200 epochs, early stopping with patience 20 on hidden observed validation cells; classical peers "
-        "with their defaults, MissForest 100 trees × 10 rounds). Image cells train every neural method "
-        f"with `TrainConfig({', '.join(f'{k}={v}' for k, v in full.image_training.items())})` and VSAE's "
+        "with their defaults, MissForest 100 trees × 10 rounds, √p columns per split). Image cells train "
+        f"every neural method with `TrainConfig({image_training})` and VSAE's "
         "image sizes (`VSAEConfig.for_images()`; baselines widened to at least VSAE's parameter count) on "
         "the full data: the paper trains up to 1000 epochs, which 2 CPU cores cannot afford (about 5 s per "
         "VSAE epoch on the 23257 MNIST+MNIST pairs), so the image numbers are those of a modest budget. "
