@@ -26,6 +26,7 @@ import pandas as pd
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
+from tiny_network import TINY_NETWORK
 
 import vsae.persistence
 from vsae.cli import main
@@ -34,16 +35,6 @@ from vsae.errors import VSAEError
 from vsae.imputer import VSAEImputer
 from vsae.io import read_table, write_table
 
-TINY = {
-    "epochs": 2,
-    "warmup_epochs": 1,
-    "latent_dim": 2,
-    "encoder_hidden": 8,
-    "mask_decoder_hidden": 8,
-    "decoder_hidden": 8,
-    "depth": 1,
-    "device": "cpu",
-}
 FILES = ["config.json", "model.safetensors"]
 
 
@@ -56,7 +47,7 @@ def table() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def fitted(table: pd.DataFrame) -> VSAEImputer:
-    return VSAEImputer(**TINY).fit(table)
+    return VSAEImputer(**TINY_NETWORK).fit(table)
 
 
 @pytest.fixture(scope="module")
@@ -349,7 +340,7 @@ def test_save_crashing_while_writing_weights_keeps_the_previous_model(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(vsae.persistence, "save_file", crash)
-    changed = VSAEImputer(**{**TINY, "random_state": 1}).fit(table)
+    changed = VSAEImputer(**{**TINY_NETWORK, "random_state": 1}).fit(table)
     with pytest.raises(OSError, match="No space left"):
         changed.save(folder)
     assert listing(folder.parent) == before

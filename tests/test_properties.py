@@ -24,26 +24,13 @@ import pandas as pd
 import torch
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from tiny_network import TINY_NETWORK
 
 from vsae.errors import VSAEError
 from vsae.imputer import VSAEImputer
 from vsae.model.vsae import LOGVAR_LIMIT, VSAE, VSAEConfig
 from vsae.schema import Modality, Schema
 from vsae.tabular import write_cells
-
-#: A network just big enough to exercise every part of the model; two epochs, one of them past the
-#: warm-up so that the two-pass pseudo-target runs too.
-TINY_NETWORK = {
-    "epochs": 2,
-    "warmup_epochs": 1,
-    "latent_dim": 2,
-    "encoder_hidden": 8,
-    "mask_decoder_hidden": 8,
-    "decoder_hidden": 8,
-    "depth": 1,
-    "device": "cpu",
-    "random_state": 0,
-}
 
 #: Every refusal a random table may legitimately get, each a documented, one-line message.
 DOCUMENTED_ERRORS = (

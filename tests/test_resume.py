@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 import torch
 from safetensors.torch import load_file
+from tiny_network import TINY_NETWORK
 
 import vsae.train
 from vsae.cli import main
@@ -35,17 +36,7 @@ from vsae.imputer import VSAEImputer
 ROOT = Path(__file__).resolve().parents[1]
 #: Long enough to kill the run between its first checkpoint (epoch 2) and its end.
 CLI_EPOCHS = 24
-TINY = {
-    "epochs": 8,
-    "warmup_epochs": 2,
-    "latent_dim": 2,
-    "encoder_hidden": 8,
-    "mask_decoder_hidden": 8,
-    "decoder_hidden": 8,
-    "depth": 1,
-    "device": "cpu",
-    "patience": 100,
-}
+TINY = {**TINY_NETWORK, "epochs": 8, "warmup_epochs": 2, "patience": 100}
 
 
 @pytest.fixture(scope="module")
