@@ -223,6 +223,32 @@ def test_verdicts_separate_wins_ties_losses_and_references() -> None:
     assert verdict("**t**", {"mean": stats["mean"]}, 3) is None
 
 
+def test_report_tallies_vsae_against_each_classical_peer(tmp_path: Path) -> None:
+    def write(dataset: str, setting: str, method: str, metric: str, values: tuple[float, ...]) -> None:
+        folder = tmp_path / "cells" / dataset / setting
+        folder.mkdir(parents=True, exist_ok=True)
+        for seed, value in enumerate(values):
+            record = {"budget": "full", "command": "c", "versions": {}, "metrics": {metric: value}}
+            (folder / f"{method}-seed{seed}.json").write_text(json.dumps(record), encoding="utf-8")
+
+    write("yeast", "mcar-0.5", "vsae", "nrmse", (0.90, 0.91, 0.92))
+    write("yeast", "mcar-0.5", "mice", "nrmse", (1.10, 1.11, 1.12))  # a win
+    write("yeast", "mcar-0.5", "missforest", "nrmse", (0.905, 0.915, 0.925))  # a tie
+    write("zoo", "mcar-0.7", "vsae", "pfc", (0.33, 0.34, 0.35))
+    write("zoo", "mcar-0.7", "mice", "pfc", (0.28, 0.28, 0.29))  # a loss
+    out = tmp_path / "results.md"
+    write_report(tmp_path / "cells", out, tmp_path / "figures")
+    text = out.read_text(encoding="utf-8")
+    settings = len(PRESETS["ratios"].datasets) * len(PRESETS["ratios"].settings) + 2  # + yeast MAR, NMAR
+    assert (
+        f"- against MICE: compared in 2 of {settings} settings; VSAE wins 1, ties 0, loses 1 (zoo MCAR 0.7)."
+    ) in text
+    assert (
+        f"- against MissForest: compared in 1 of {settings} settings; VSAE wins 0, ties 1, loses 0."
+    ) in text
+    assert f"- against KNN (k = 5): compared in 0 of {settings} settings" in text
+
+
 def test_format_stat_counts_seeds() -> None:
     assert format_stat(Stat((), 3, 0), 3) == "not run"
     assert format_stat(Stat((), 3, 2), 3) == "failed"
