@@ -21,7 +21,6 @@ Aggregator = Literal["concat", "mean", "max"]
 MaskInput = Literal["reconstructed", "true", "none"]
 
 
-
 @dataclass
 class VSAEConfig:
     """Network sizes and modelling choices. Defaults are the paper's tabular sizes (Appendix B).
