@@ -169,6 +169,11 @@ def method_label(method: str) -> str:
     return METHOD_LABELS.get(method, method)
 
 
+def tabular_metric(dataset: str) -> str:
+    """The metric a UCI table is scored by: NRMSE for the numerical tables, PFC for the categorical."""
+    return "nrmse" if dataset in NUMERICAL_UCI else "pfc"
+
+
 # -- verdicts ----------------------------------------------------------------------------------------
 def outcome(ours: Stat, other: Stat) -> str:
     """The "win", "tie" or "loss" of ``ours`` against ``other`` (lower is better): a difference counts
@@ -314,7 +319,7 @@ class Report:
         setting = preset.settings[0]
         lines = []
         for dataset in preset.datasets:
-            metric = "nrmse" if dataset in NUMERICAL_UCI else "pfc"
+            metric = tabular_metric(dataset)
             stats = {m: self.cells.metric(dataset, setting, m, metric) for m in preset.methods}
             line = verdict(f"**{dataset}** ({metric.upper()}, MCAR 0.5)", stats, 3)
             if line:
@@ -333,7 +338,7 @@ class Report:
         for peer in CLASSICAL:
             results: dict[str, list[str]] = {"win": [], "tie": [], "loss": []}
             for dataset, setting in settings:
-                metric = "nrmse" if dataset in NUMERICAL_UCI else "pfc"
+                metric = tabular_metric(dataset)
                 ours = self.cells.metric(dataset, setting, "vsae", metric)
                 theirs = self.cells.metric(dataset, setting, peer, metric)
                 if ours.values and theirs.values:
@@ -406,7 +411,7 @@ class Report:
         panels: dict[str, tuple[str, dict[str, list[tuple[float, float, float]]]]] = {}
         rows, lines = [], []
         for dataset in preset.datasets:
-            metric = "nrmse" if dataset in NUMERICAL_UCI else "pfc"
+            metric = tabular_metric(dataset)
             lines_of: dict[str, list[tuple[float, float, float]]] = {}
             for method in preset.methods:
                 row = [dataset, method_label(method)]
