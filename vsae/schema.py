@@ -6,6 +6,13 @@ vector; :class:`Schema` fixes the order of the blocks and their widths.
 
 Encoded widths: a numerical or binary modality of ``w`` values takes ``w`` columns; a categorical one
 with ``k`` classes takes ``k`` columns (one-hot); an image takes ``prod(shape)`` columns, pixels in [0, 1].
+
+High-cardinality categorical columns: a table column with more than :data:`MAX_CATEGORY_LEVELS` levels
+keeps its ``MAX_CATEGORY_LEVELS - 1`` most frequent levels as classes and one last class, "other", for
+every remaining level (``Modality.other``). The "other" class is labelled with the most frequent of the
+remaining levels, so that a cell imputed as "other" receives a real level of the column (the most
+frequent rare one). The model's width, memory and time are thus bounded whatever the number of levels
+(docs/performance.md, "High-cardinality categoricals").
 """
 
 from __future__ import annotations
@@ -22,6 +29,9 @@ from vsae.errors import VSAEError
 
 ModalityKind = Literal["numerical", "categorical", "binary", "image"]
 MODALITY_KINDS: tuple[str, ...] = get_args(ModalityKind)
+
+#: Most classes a table's categorical column is given; beyond, rare levels share one "other" class.
+MAX_CATEGORY_LEVELS = 100
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,9 @@ class Modality:
         Class labels of a categorical modality, in code order.
     shape : tuple of int, optional
         Shape of one sample of an image modality (``prod(shape) == width``).
+    other : bool
+        Categorical only: the last class stands for every level not among the classes before it
+        ("other"); its label is the most frequent of those levels (see the module docstring).
     """
 
     name: str
@@ -47,6 +60,7 @@ class Modality:
     width: int
     categories: tuple[Any, ...] | None = None
     shape: tuple[int, ...] | None = None
+    other: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in MODALITY_KINDS:
@@ -59,6 +73,8 @@ class Modality:
             raise VSAEError(f"modality {self.name!r}: a categorical modality needs one label per class")
         if self.shape is not None and math.prod(self.shape) != self.width:
             raise VSAEError(f"modality {self.name!r}: shape {self.shape} does not match width {self.width}")
+        if self.other and self.kind != "categorical":
+            raise VSAEError(f"modality {self.name!r}: only a categorical modality can have an 'other' class")
 
     @property
     def is_tabular(self) -> bool:
@@ -66,13 +82,16 @@ class Modality:
         return self.kind != "image"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "name": self.name,
             "kind": self.kind,
             "width": self.width,
             "categories": None if self.categories is None else [_json_scalar(c) for c in self.categories],
             "shape": None if self.shape is None else list(self.shape),
         }
+        if self.other:  # only when set: folders written before the "other" class read the same
+            data["other"] = True
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Modality:
@@ -86,6 +105,7 @@ class Modality:
             width=int(data["width"]),
             categories=None if categories is None else tuple(categories),
             shape=None if shape is None else tuple(int(s) for s in shape),
+            other=bool(data.get("other", False)),
         )
 
 
@@ -189,7 +209,10 @@ def is_categorical_dtype(dtype: Any) -> bool:
 
 
 def infer_table_schema(
-    frame: pd.DataFrame, categorical: Sequence[Any] | None = None, numerical: Sequence[Any] | None = None
+    frame: pd.DataFrame,
+    categorical: Sequence[Any] | None = None,
+    numerical: Sequence[Any] | None = None,
+    max_levels: int | None = MAX_CATEGORY_LEVELS,
 ) -> Schema:
     """One modality per column: numeric dtypes are numerical, the rest categorical.
 
@@ -201,7 +224,13 @@ def infer_table_schema(
         Columns to treat as categorical whatever their dtype (e.g. integer-coded classes).
     numerical : sequence, optional
         Columns to treat as numerical whatever their dtype (e.g. numbers read as text).
+    max_levels : int or None
+        Most classes of a categorical modality; a column with more levels keeps its
+        ``max_levels - 1`` most frequent ones and an "other" class (:func:`cut_rare_levels`).
+        None keeps every level.
     """
+    if max_levels is not None and max_levels < 2:
+        raise VSAEError(f"max_levels must be at least 2 (or None), got {max_levels}")
     forced_categorical, forced_numerical = list(categorical or ()), list(numerical or ())
     for label, names in (("categorical", forced_categorical), ("numerical", forced_numerical)):
         unknown = [c for c in names if c not in frame.columns]
@@ -217,7 +246,10 @@ def infer_table_schema(
             name in forced_categorical or is_categorical_dtype(column.dtype)
         ):
             labels = _category_labels(column)
-            modalities.append(Modality(name, "categorical", len(labels), categories=labels))
+            other = max_levels is not None and len(labels) > max_levels
+            if other:
+                labels = cut_rare_levels(column, labels, max_levels)
+            modalities.append(Modality(name, "categorical", len(labels), categories=labels, other=other))
         else:
             modalities.append(Modality(name, "numerical", 1))
     return Schema(tuple(modalities))
@@ -242,3 +274,19 @@ def _category_labels(column: pd.Series) -> tuple[Any, ...]:
     if not labels:
         raise VSAEError(f"column {column.name!r} has no observed value: it cannot be learned or imputed")
     return tuple(_json_scalar(v) for v in labels)
+
+
+def cut_rare_levels(column: pd.Series, labels: Sequence[Any], max_levels: int) -> tuple[Any, ...]:
+    """The classes of a column with more than ``max_levels`` levels: its ``max_levels - 1`` most
+    frequent levels (in the order of ``labels``), then the most frequent of the others, which labels
+    the "other" class. Ties in frequency go to the level first in ``labels`` (deterministic)."""
+    values = column.astype(object) if isinstance(column.dtype, pd.CategoricalDtype) else column
+    counts = values.value_counts(dropna=True)
+    index = pd.Index(counts.index.map(_json_scalar), dtype=object)
+    frequency = np.zeros(len(labels), dtype=np.int64)
+    positions = pd.Index(list(labels), dtype=object).get_indexer(index)
+    found = positions >= 0
+    frequency[positions[found]] = counts.to_numpy()[found]
+    order = np.lexsort((np.arange(len(labels)), -frequency))  # most frequent first, then label order
+    kept = np.sort(order[: max_levels - 1])
+    return (*(labels[i] for i in kept), labels[order[max_levels - 1]])

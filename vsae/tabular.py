@@ -6,8 +6,10 @@ and maps the model's output back to values of the original columns.
 
 Numerical columns are standardised with the mean and standard deviation of their *observed* training
 cells (DESIGN §1, "a pitfall measured here": min-max scaling with an MSE likelihood lets the posterior
-collapse). Categorical columns become one-hot blocks. Unobserved cells are written as 0 in the encoded
-matrix, so nothing downstream ever reads what the user had in them.
+collapse). Categorical columns become one-hot blocks; in a column with an "other" class
+(:data:`vsae.schema.MAX_CATEGORY_LEVELS`) every level outside the kept ones is encoded as "other".
+Unobserved cells are written as 0 in the encoded matrix, so nothing downstream ever reads what the
+user had in them.
 """
 
 from __future__ import annotations
@@ -157,6 +159,8 @@ class TableCodec:
                 # Index lookup, not pd.Categorical: pandas deprecates building a Categorical from
                 # values outside its categories, which is exactly the unseen-category case.
                 codes = pd.Index(list(modality.categories)).get_indexer(column)
+                if modality.other:
+                    codes = _other_codes(codes, column, modality.width)
                 unseen = (codes < 0) & column.notna().to_numpy()
                 if unseen.any():
                     values = sorted({repr(v) for v in column[unseen]})[:5]
@@ -243,6 +247,14 @@ class TableCodec:
                     "mean and a finite, non-negative scale"
                 )
         return cls(schema, means, stds)
+
+
+def _other_codes(codes: np.ndarray, column: pd.Series, width: int) -> np.ndarray:
+    """Codes of a column with an "other" class (the last, ``width - 1``): every present level that is
+    not one of the listed classes, rare at fit or new since, is observed as "other"."""
+    codes = codes.copy()
+    codes[(codes < 0) & column.notna().to_numpy()] = width - 1
+    return codes
 
 
 def write_cells(column: pd.Series, rows: np.ndarray, values: np.ndarray) -> pd.Series:
