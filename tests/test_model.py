@@ -14,9 +14,9 @@ from torch import nn
 from vsae.data import apply_mask, load_uci, mcar_mask
 from vsae.imputer import VSAEImputer
 from vsae.model.layers import GroupedBatchNorm, GroupedLinear
-from vsae.model.likelihoods import Likelihoods
+from vsae.model.likelihoods import LOGVAR_LIMIT, Likelihoods
 from vsae.model.objective import SelectiveELBO
-from vsae.model.vsae import LOGVAR_LIMIT, VSAE, Posterior, VSAEConfig
+from vsae.model.vsae import VSAE, Posterior, VSAEConfig
 from vsae.schema import Modality, Schema
 
 # ------------------------------------------------------------------------------------------- helpers

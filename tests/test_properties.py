@@ -28,7 +28,8 @@ from tiny_network import TINY_NETWORK
 
 from vsae.errors import VSAEError
 from vsae.imputer import VSAEImputer
-from vsae.model.vsae import LOGVAR_LIMIT, VSAE, VSAEConfig
+from vsae.model.likelihoods import LOGVAR_LIMIT
+from vsae.model.vsae import VSAE, VSAEConfig
 from vsae.schema import Modality, Schema
 from vsae.tabular import write_cells
 

@@ -30,8 +30,9 @@ from torch import nn
 from vsae.baselines.networks.common import BaselineConfig, as_posterior, make_likelihoods
 from vsae.model.encoders import UnimodalEncoders, UnobservedFill
 from vsae.model.layers import mlp
+from vsae.model.likelihoods import LOGVAR_LIMIT
 from vsae.model.objective import LossTerms
-from vsae.model.vsae import LOGVAR_LIMIT, Posterior
+from vsae.model.vsae import Posterior
 from vsae.schema import Schema
 
 

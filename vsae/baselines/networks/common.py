@@ -19,8 +19,8 @@ import torch
 from torch import nn
 
 from vsae.errors import VSAEError
-from vsae.model.likelihoods import BinaryLoss, Likelihoods
-from vsae.model.vsae import LOGVAR_LIMIT, Posterior, VSAEConfig
+from vsae.model.likelihoods import LOGVAR_LIMIT, BinaryLoss, Likelihoods
+from vsae.model.vsae import Posterior, VSAEConfig
 from vsae.schema import Schema
 
 #: Probabilities are clipped this far from 0 and 1 before taking logits or logs.
