@@ -18,9 +18,13 @@ import numpy as np
 import pytest
 
 from vsae.bench import report as report_module
-from vsae.bench.presets import PAPER_TABLE_5, PRESETS, REFERENCES
-from vsae.bench.report import Stat, format_stat, verdict, write_report
-from vsae.bench.runner import FIGURE_FILES, Cell, main, preset_cells, read_cell, run_bench
+from vsae.bench.cells import Cell, preset_cells, read_cell
+from vsae.bench.comparison import Stat, format_stat, verdict
+from vsae.bench.figure_cells import FIGURE_FILES
+from vsae.bench.paper import PAPER_TABLE_5
+from vsae.bench.presets import PRESETS, REFERENCES
+from vsae.bench.report import write_report
+from vsae.bench.runner import main, run_bench
 from vsae.cli import main as cli_main
 from vsae.errors import VSAEError
 
@@ -260,11 +264,11 @@ def test_format_stat_counts_seeds() -> None:
 def test_perf_summarises_the_uci_cells_against_missforest(
     bench: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``python -m vsae.bench.perf --uci-cells DIR`` reads the runner's cells instead of re-measuring."""
-    from vsae.bench import perf
+    """``python -m vsae.bench.performance --uci-cells DIR`` reads the runner's cells, measures nothing."""
+    from vsae.bench.performance import cli
 
     out = tmp_path / "perf.json"
-    assert perf.main(["--uci-cells", str(bench["out"]), "--datasets", "yeast", "zoo", "--out", str(out)]) == 0
+    assert cli.main(["--uci-cells", str(bench["out"]), "--datasets", "yeast", "zoo", "--out", str(out)]) == 0
     runs = json.loads(out.read_text())["uci_cells"]["runs"]
     assert set(runs) == {f"{d}/{m}" for d in ("yeast", "zoo") for m in ("vsae", "mice", "missforest")}
     for run in runs.values():

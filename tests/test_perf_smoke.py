@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 import torch
 
-from vsae.bench import perf
-from vsae.model.layers import GroupedLinear
-from vsae.model.objective import SelectiveELBO
-from vsae.model.vsae import VSAE, VSAEConfig
+from vsae.bench.performance import cli
+from vsae.bench.performance.references import PlainVAE, forward_macs, naive_copy
+from vsae.bench.performance.sizes import QUICK
+from vsae.bench.performance.synthetic import numerical_schema
+from vsae.model import VSAE, GroupedLinear, SelectiveELBO, VSAEConfig
 from vsae.schema import Modality, Schema
 
 SMALL = VSAEConfig(latent_dim=3, encoder_hidden=8, mask_decoder_hidden=8, decoder_hidden=8)
@@ -57,7 +58,7 @@ def test_naive_reference_equals_batched_model(loop_encoders: bool, loop_likeliho
     schema = _mixed_schema()
     torch.manual_seed(0)
     batched = VSAE(schema, SMALL).train()
-    naive = perf.naive_copy(batched, loop_encoders, loop_likelihoods)
+    naive = naive_copy(batched, loop_encoders, loop_likelihoods)
     x, observed = _encoded(schema, rows=32, seed=1)
 
     losses = []
@@ -90,12 +91,12 @@ def test_naive_reference_equals_batched_model(loop_encoders: bool, loop_likeliho
 
 
 def test_plain_vae_reference_counts_the_same_widths() -> None:
-    schema = perf.numerical_schema(8)
-    vae = perf.PlainVAE(schema, VSAEConfig())
+    schema = numerical_schema(8)
+    vae = PlainVAE(schema, VSAEConfig())
     vsae = VSAE(schema, VSAEConfig())
     # Its encoder and decoder are the VSAE's multimodal encoder and data decoder without the mask inputs.
-    expected = perf.forward_macs(vsae.multimodal) + perf.forward_macs(vsae.data_decoder) - 8 * 64 - 8 * 128
-    assert perf.forward_macs(vae) == expected
+    expected = forward_macs(vsae.multimodal) + forward_macs(vsae.data_decoder) - 8 * 64 - 8 * 128
+    assert forward_macs(vae) == expected
 
 
 def _spread_ok(summary: dict[str, float]) -> None:
@@ -110,18 +111,18 @@ def test_quick_run_writes_every_part_and_resumes_the_uci_part(tmp_path: Path) ->
         "set VSAE_DATA to the shared data folder (e.g. VSAE_DATA=../shared/data)"
     )
     out = tmp_path / "perf.json"
-    assert perf.main(["--quick", "--threads", "1", "--out", str(out)]) == 0
+    assert cli.main(["--quick", "--threads", "1", "--out", str(out)]) == 0
     results = json.loads(out.read_text())
 
-    assert set(perf.QUICK_PARTS) <= set(results)
-    assert set(results["meta"]) == set(perf.QUICK_PARTS)
+    assert set(cli.QUICK_PARTS) <= set(results)
+    assert set(results["meta"]) == set(cli.QUICK_PARTS)
     assert results["machine"]["torch"] == torch.__version__
     for setting in ("numerical_m8", "numerical_m50", "mnist_mnist"):
         data = results["train"][setting]
         assert {"vae", "vsae", "naive", "one_pass"} <= set(data["variants"])
         for figures in data["variants"].values():
             _spread_ok(figures["samples_per_s"])
-            assert len(figures["seconds"]) == perf.QUICK.repeats
+            assert len(figures["seconds"]) == QUICK.repeats
         _spread_ok(data["ratios"]["naive_over_vsae"])
         _spread_ok(data["ratios"]["vae_over_vsae"])
         assert data["mac_ratio_vsae_over_vae"] > 1
@@ -134,12 +135,12 @@ def test_quick_run_writes_every_part_and_resumes_the_uci_part(tmp_path: Path) ->
     _spread_ok(results["batching"]["ratios"]["dataloader_over_index_epoch"])
 
     runs = results["batch_size"]["runs"]
-    assert set(runs) == {str(b) for b in perf.QUICK.batch_sizes}
+    assert set(runs) == {str(b) for b in QUICK.batch_sizes}
     assert all(math.isfinite(run["nrmse"]) and run["epochs_run"] == 2 for run in runs.values())
 
-    assert [run["chunk_rows"] for run in results["chunks"]["runs"]] == list(perf.QUICK.chunk_rows)
+    assert [run["chunk_rows"] for run in results["chunks"]["runs"]] == list(QUICK.chunk_rows)
     (transform,) = results["transform"]["runs"]
-    assert transform["input_bytes"] >= perf.QUICK.transform_rows * perf.QUICK.transform_columns * 8
+    assert transform["input_bytes"] >= QUICK.transform_rows * QUICK.transform_columns * 8
     for run in [transform, *results["chunks"]["runs"]]:
         assert run["peak_bytes_above_baseline"] > 0 and run["tracemalloc_peak_bytes"] > 0
         _spread_ok(run["rows_per_s"])
@@ -149,5 +150,5 @@ def test_quick_run_writes_every_part_and_resumes_the_uci_part(tmp_path: Path) ->
         assert math.isfinite(entry["nrmse"]) and entry["total_seconds"] > 0
 
     # A rerun of the UCI part finds every (dataset, method) done and leaves the entries untouched.
-    assert perf.main(["--quick", "--threads", "1", "--out", str(out), "--parts", "uci"]) == 0
+    assert cli.main(["--quick", "--threads", "1", "--out", str(out), "--parts", "uci"]) == 0
     assert json.loads(out.read_text())["uci"] == results["uci"]

@@ -1,10 +1,9 @@
 """Generate ``docs/results.md`` from the benchmark's JSON cells.
 
-Every number in the report is read from a cell or from the paper's constants in
-:mod:`vsae.bench.presets`; a cell that has not been computed is printed as "not run", a failed one as
-"failed". Statements of where VSAE wins and loses are generated from the numbers: a difference is a
-win or a loss when it exceeds the larger of the two methods' standard deviations over seeds, a tie
-otherwise (with one seed, any difference counts and the statement says so).
+Every number in the report is read from a cell (:mod:`vsae.bench.cells`) or from the paper's constants
+in :mod:`vsae.bench.paper`; a cell that has not been computed is printed as "not run", a failed one as
+"failed". Statements of where VSAE wins and loses are generated from the numbers by the rule of
+:mod:`vsae.bench.comparison`. :class:`Report` has one method per section of the page.
 
 Usage::
 
@@ -17,23 +16,25 @@ import argparse
 import math
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from vsae.bench.figures import save_ratio_plot
-from vsae.bench.presets import (
-    BUDGETS,
-    CATEGORICAL_UCI,
-    CLASSICAL,
-    DATASET_LABELS,
-    METHOD_LABELS,
-    MNIST_PAIRS,
-    NUMERICAL_UCI,
+from vsae.bench.cells import DEFAULT_FIGURES, Cell, load_cells, preset_cells
+from vsae.bench.comparison import (
+    FAILED,
+    NOT_RUN,
+    StoredCells,
+    format_stat,
+    method_label,
+    outcome,
+    tabular_metric,
+    verdict,
+)
+from vsae.bench.paper import (
     PAPER_MASK_GENERATION,
     PAPER_TABLE_2,
     PAPER_TABLE_4,
@@ -41,118 +42,29 @@ from vsae.bench.presets import (
     PAPER_TABLE_6,
     PAPER_TABLE_9,
     PAPER_TABLE_10,
-    PRESETS,
-    REFERENCES,
     Figure,
     PaperTable,
-    Preset,
-    Setting,
 )
-from vsae.bench.runner import (
-    DEFAULT_FIGURES,
+from vsae.bench.plots import save_ratio_plot
+from vsae.bench.presets import (
+    BUDGETS,
+    CATEGORICAL_UCI,
+    CLASSICAL,
+    DATASET_LABELS,
     DEFAULT_SEEDS,
     FIGURE_SEEDS,
-    Cell,
-    preset_cells,
-    read_cell,
+    MNIST_PAIRS,
+    NUMERICAL_UCI,
+    PRESETS,
+    Preset,
 )
 from vsae.errors import VSAEError
 
 FIGURE_2 = "figure2_ratios.png"
-NOT_RUN = "not run"
-FAILED = "failed"
-
-
-# -- reading cells -----------------------------------------------------------------------------------
-def load_cells(folder: Path) -> dict[str, dict[str, Any]]:
-    """Every cell under ``folder``, keyed by its path relative to ``folder`` (fitted models skipped)."""
-    if not folder.is_dir():
-        raise VSAEError(f"no benchmark cells: folder {str(folder)!r} does not exist")
-    cells = {}
-    for path in sorted(folder.rglob("*.json")):
-        relative = path.relative_to(folder)
-        if relative.parts[0] == "models":
-            continue
-        cells[relative.as_posix()] = read_cell(path)
-    return cells
-
-
-@dataclass(frozen=True)
-class Stat:
-    """A metric over the seeds of one (dataset, setting, method)."""
-
-    values: tuple[float, ...]
-    expected: int
-    failed: int
-
-    @property
-    def mean(self) -> float:
-        return float(np.mean(self.values))
-
-    @property
-    def std(self) -> float | None:
-        """Sample standard deviation (ddof = 1); None with fewer than two seeds."""
-        return float(np.std(self.values, ddof=1)) if len(self.values) > 1 else None
-
-
-class Cells:
-    """Look-ups of metrics in the stored cells for the seeds the report expects."""
-
-    def __init__(self, records: dict[str, dict[str, Any]], seeds: Sequence[int]) -> None:
-        self.records = records
-        self.seeds = tuple(seeds)
-
-    def record(self, cell: Cell) -> dict[str, Any] | None:
-        return self.records.get(cell.relative_path.as_posix())
-
-    def stat(
-        self,
-        dataset: str,
-        setting: Setting,
-        method: str,
-        value: Callable[[dict[str, Any]], float | None],
-        kind: str = "tabular",
-        seeds: Sequence[int] | None = None,
-    ) -> Stat:
-        """``value(record)`` over the seeds of a (dataset, setting, method)."""
-        values, failed = [], 0
-        seeds = self.seeds if seeds is None else seeds
-        for seed in seeds:
-            record = self.record(Cell(kind, dataset, setting, method, seed))
-            if record is None:
-                continue
-            if "error" in record:
-                failed += 1
-                continue
-            number = value(record)
-            if number is not None:
-                values.append(float(number))
-        return Stat(tuple(values), len(seeds), failed)
-
-    def metric(self, dataset: str, setting: Setting, method: str, name: str, kind: str = "tabular") -> Stat:
-        return self.stat(dataset, setting, method, lambda r: r.get("metrics", {}).get(name), kind)
-
-
-# -- formatting --------------------------------------------------------------------------------------
-def _number(value: float, digits: int) -> str:
-    return f"{value:.{digits}f}"
-
-
-def format_stat(stat: Stat, digits: int) -> str:
-    """``mean ± std``, with the number of seeds (and of failed ones) when some are missing; "not run"
-    when no seed was computed, "failed" when every computed seed failed."""
-    if not stat.values:
-        return FAILED if stat.failed else NOT_RUN
-    text = _number(stat.mean, digits)
-    if stat.std is not None:
-        text += f" ± {_number(stat.std, digits)}"
-    if len(stat.values) < stat.expected:
-        failed = f", {stat.failed} failed" if stat.failed else ""
-        text += f" ({len(stat.values)}/{stat.expected} seeds{failed})"
-    return text
 
 
 def format_paper(figure: Figure | None, digits: int) -> str:
+    """The paper's ``mean ± std`` (``∆`` where it only bounds the deviation); "–" where it has none."""
     if figure is None:
         return "–"
     mean, std = figure
@@ -165,68 +77,9 @@ def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def method_label(method: str) -> str:
-    return METHOD_LABELS.get(method, method)
-
-
-def tabular_metric(dataset: str) -> str:
-    """The metric a UCI table is scored by: NRMSE for the numerical tables, PFC for the categorical."""
-    return "nrmse" if dataset in NUMERICAL_UCI else "pfc"
-
-
-# -- verdicts ----------------------------------------------------------------------------------------
-def outcome(ours: Stat, other: Stat) -> str:
-    """The "win", "tie" or "loss" of ``ours`` against ``other`` (lower is better): a difference counts
-    only when it exceeds the larger standard deviation over seeds of the two."""
-    noise = max(ours.std or 0.0, other.std or 0.0)
-    difference = ours.mean - other.mean
-    return "tie" if abs(difference) <= noise else ("win" if difference < 0 else "loss")
-
-
-def verdict(title: str, stats: dict[str, Stat], digits: int) -> str | None:
-    """One sentence: VSAE's rank and every method it beats, ties with or loses to (lower is better).
-
-    Methods in :data:`REFERENCES` (trained on complete data, or reading test labels) are compared in a
-    separate clause. None when VSAE has no value.
-    """
-    if "vsae" not in stats or not stats["vsae"].values:
-        return None
-    ours = stats["vsae"]
-    wins, ties, losses, reference_text = [], [], [], []
-    one_seed = ours.std is None
-    for method, stat in stats.items():
-        if method == "vsae" or not stat.values:
-            continue
-        described = f"{method_label(method)} ({_number(stat.mean, digits)})"
-        result = outcome(ours, stat)
-        if method in REFERENCES:
-            word = {"win": "beats", "tie": "ties with", "loss": "loses to"}[result]
-            reference_text.append(f"{word} {described}")
-        else:
-            {"win": wins, "tie": ties, "loss": losses}[result].append(described)
-    competitors = [m for m, s in stats.items() if m not in REFERENCES and s.values]
-    if len(competitors) == 1 and not reference_text:
-        return f"- {title}: VSAE {format_stat(ours, digits)}; no other method computed yet."
-    rank = 1 + sum(1 for m in competitors if stats[m].mean < ours.mean)
-    parts = [f"VSAE {format_stat(ours, digits)} ranks {rank} of {len(competitors)}"]
-    if wins:
-        parts.append("wins against " + ", ".join(wins))
-    if ties:
-        parts.append("ties (within one standard deviation over seeds) with " + ", ".join(ties))
-    if losses:
-        parts.append("**loses to** " + ", ".join(losses))
-    sentence = f"- {title}: " + "; ".join(parts) + "."
-    if reference_text:
-        sentence += " Against the references: " + "; ".join(reference_text) + "."
-    if one_seed:
-        sentence += " (One seed: no noise estimate.)"
-    return sentence
-
-
-# -- sections ----------------------------------------------------------------------------------------
 @dataclass
 class Report:
-    cells: Cells
+    cells: StoredCells
     figures_dir: Path
     report_path: Path
     cells_dir: Path
@@ -234,7 +87,6 @@ class Report:
     def link(self, path: Path) -> str:
         return Path(os.path.relpath(path, self.report_path.parent)).as_posix()
 
-    # status ---------------------------------------------------------------------------------------
     def expected(self, preset: Preset) -> list[Cell]:
         seeds = FIGURE_SEEDS if preset.kind == "figures" else self.cells.seeds
         return preset_cells(preset, seeds)
@@ -269,7 +121,6 @@ class Report:
             lines.append("- " + ", ".join(f"{k} {v}" for k, v in entry))
         return "\n".join(lines)
 
-    # UCI ------------------------------------------------------------------------------------------
     def uci_table(self, datasets: Sequence[str], metric: str, paper: PaperTable | None, digits: int) -> str:
         preset = PRESETS["uci"]
         setting = preset.settings[0]
@@ -405,7 +256,6 @@ class Report:
         ]
         return table(header, rows) + "\n\n" + "\n".join(sentences)
 
-    # Figure 2 -------------------------------------------------------------------------------------
     def ratios_section(self) -> tuple[str, list[str]]:
         preset = PRESETS["ratios"]
         panels: dict[str, tuple[str, dict[str, list[tuple[float, float, float]]]]] = {}
@@ -441,7 +291,6 @@ class Report:
         parts.append(table(header, rows))
         return "\n\n".join(parts), lines
 
-    # mechanisms -----------------------------------------------------------------------------------
     def mechanisms_section(self) -> tuple[str, list[str]]:
         preset = PRESETS["mechanisms"]
         dataset = preset.datasets[0]
@@ -483,7 +332,6 @@ class Report:
         )
         return text, [line for line in lines if line]
 
-    # §4.3 -----------------------------------------------------------------------------------------
     def mask_generation_section(self) -> str:
         preset = PRESETS["mask_generation"]
         rows = []
@@ -522,7 +370,6 @@ class Report:
             "realised missing ratio of the training table the model learned from."
         )
 
-    # images ---------------------------------------------------------------------------------------
     def mnist_pairs_section(self) -> tuple[str, list[str]]:
         preset = PRESETS["mnist_pairs"]
         half = next(s for s in preset.settings if s.key == "mcar-0.5")
@@ -681,7 +528,7 @@ def _budget_text() -> str:
 
 def render(cells_dir: Path, report_path: Path, figures_dir: Path, seeds: Sequence[int]) -> str:
     """The report's Markdown (writes Figure 2 into ``figures_dir`` as a side effect)."""
-    report = Report(Cells(load_cells(cells_dir), seeds), figures_dir, report_path, cells_dir)
+    report = Report(StoredCells(load_cells(cells_dir), seeds), figures_dir, report_path, cells_dir)
     uci_numeric = report.uci_table(NUMERICAL_UCI, "nrmse", PAPER_TABLE_5, 3)
     uci_pooled = report.uci_table(NUMERICAL_UCI, "nrmse_pooled", PAPER_TABLE_5, 3)
     uci_categorical = report.uci_table(CATEGORICAL_UCI, "pfc", PAPER_TABLE_4, 3)

@@ -1,4 +1,4 @@
-"""PNG figures of the reproduction, drawn with matplotlib's Agg backend (no display needed).
+"""PNG plots of the reproduction (image grids, Figure 2), drawn with matplotlib's Agg backend.
 
 matplotlib is an optional dependency (``pip install vsae[bench]``); it is imported when a figure is
 drawn, so the rest of the benchmark runs without it.

@@ -1,0 +1,1 @@
+"""One module per part of the performance benchmark; each ``bench_*`` function returns its figures."""
