@@ -1,4 +1,4 @@
-"""VSAE beats mean/mode imputation on real tables (DESIGN §2 protocol, 50% MCAR, one seed, short budget).
+"""VSAE beats mean/mode imputation on real tables (docs/protocol.md, 50% MCAR, one seed, short budget).
 
 Yeast is left out on purpose: on it every method measured (MICE, MissForest, KNN, GAIN, MIWAE) lands
 within noise of mean imputation, so a win there would be luck, not a property.

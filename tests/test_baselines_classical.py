@@ -2,7 +2,7 @@
 
 The table is scikit-learn's bundled wine data (178 wines, 13 correlated chemical measurements) plus two
 categorical columns derived from it: binned alcohol and the cultivar (the class label). 30% of the
-cells are hidden MCAR with a seeded rng, as in the benchmark protocol (DESIGN.md §2).
+cells are hidden MCAR with a seeded rng, as in the benchmark protocol (docs/protocol.md).
 """
 
 from __future__ import annotations

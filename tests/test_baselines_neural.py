@@ -2,7 +2,7 @@
 MVAE's product of experts, and parameter counts against VSAE's.
 
 Tables: 300 seeded rows of white_wine (numerical) and zoo (categorical), half of their cells hidden
-MCAR with the project's own mechanism (DESIGN §2). Budgets are tiny: these tests check mechanics, the
+MCAR with the project's own mechanism (docs/protocol.md). Budgets are tiny: these tests check mechanics, the
 benchmark measures quality.
 """
 

@@ -1,4 +1,4 @@
-"""Imputation metrics of the benchmark, defined once (DESIGN §2).
+"""Imputation metrics of the benchmark, defined once (docs/protocol.md).
 
 Tabular metrics compare an imputed table with the ground truth over the cells to *score*: a boolean
 array ``scored`` of the tables' shape, True where a cell was masked in the test set **and** is present

@@ -78,7 +78,7 @@ class Modality:
 
     @property
     def is_tabular(self) -> bool:
-        """Tabular modalities are filled with noise when missing, images with zeros (DESIGN §1)."""
+        """Tabular modalities are filled with noise when missing, images with zeros (docs/design.md)."""
         return self.kind != "image"
 
     def to_dict(self) -> dict[str, Any]:

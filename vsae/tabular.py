@@ -5,7 +5,7 @@
 and maps the model's output back to values of the original columns.
 
 Numerical columns are standardised with the mean and standard deviation of their *observed* training
-cells (DESIGN §1, "a pitfall measured here": min-max scaling with an MSE likelihood lets the posterior
+cells (docs/design.md, "A pitfall measured here": min-max scaling with an MSE likelihood lets the posterior
 collapse). Categorical columns become one-hot blocks; in a column with an "other" class
 (:data:`vsae.schema.MAX_CATEGORY_LEVELS`) every level outside the kept ones is encoded as "other".
 Unobserved cells are written as 0 in the encoded matrix, so nothing downstream ever reads what the

@@ -1,4 +1,4 @@
-"""Classical peer imputers that every benchmark table carries next to VSAE (DESIGN.md §2).
+"""Classical peer imputers that every benchmark table carries next to VSAE (docs/protocol.md).
 
 All share the VSAE imputer's interface: ``fit(X: DataFrame) -> self``, ``transform(X) -> DataFrame``,
 ``fit_transform``. :data:`CLASSICAL_IMPUTERS` maps each benchmark name to a factory called as

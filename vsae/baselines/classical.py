@@ -1,6 +1,6 @@
 """Classical peer imputers for mixed numerical / categorical tables.
 
-Every benchmark table carries four classical peers next to VSAE (DESIGN.md §2): mean/mode imputation,
+Every benchmark table carries four classical peers next to VSAE (docs/protocol.md): mean/mode imputation,
 k-nearest neighbours, MICE and MissForest. They share one interface with the VSAE imputer, the
 scikit-learn transformer API on :class:`pandas.DataFrame` objects::
 
@@ -444,7 +444,7 @@ class MissForestImputer(_EncodedImputer):
     rounds; a categorical cell then takes the category with the largest imputed entry in its block.
     As in :class:`MICEImputer`, a one-hot column is never predicted from its own block's columns.
     The original uses *classification* forests for categorical variables and stops when the change
-    between rounds first increases. DESIGN.md §2 fixes this variant so that every table is comparable.
+    between rounds first increases. docs/protocol.md fixes this variant so that every table is comparable.
 
     Each split considers ``sqrt(p)`` randomly drawn predictor columns, missForest's default ``mtry``
     (``floor(sqrt(p))``), not ``RandomForestRegressor``'s default of all ``p`` (plain bagging). Here

@@ -25,7 +25,7 @@ Same backbone, at least VSAE's size: every network is built from the MLP shapes 
 dimensions in all) and, unless ``match_parameters=False``, its hidden layers are widened to the
 narrowest width that has at least as many parameters as that VSAE on the same schema.
 
-Benchmark protocol (DESIGN §2) for these methods:
+Benchmark protocol (docs/protocol.md) for these methods:
 
 - The MCAR-trained methods fit on the masked training split and impute the masked test split,
   exactly like VSAE; they never read an unobserved cell.

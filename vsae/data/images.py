@@ -1,4 +1,4 @@
-"""Image datasets and the multimodal benchmarks built from them (DESIGN §2, paper App. C).
+"""Image datasets and the multimodal benchmarks built from them (docs/protocol.md, paper App. C).
 
 All images are returned as float32 arrays flattened to ``[n, pixels]`` with pixels in [0, 1]; labels
 are int64. Nothing is downloaded: files are read from the data folder (``$VSAE_DATA`` by default).
@@ -41,7 +41,7 @@ from vsae.errors import VSAEError
 #: Image datasets stored as ``images/<name>.npz`` with ``x_train``, ``y_train``, ``x_test``, ``y_test``.
 IMAGE_DATASETS: tuple[str, ...] = ("mnist", "fashion_mnist")
 
-#: The digit pairs of MNIST+MNIST (DESIGN §2, paper App. C.2.1).
+#: The digit pairs of MNIST+MNIST (docs/protocol.md, paper App. C.2.1).
 MNIST_DIGIT_PAIRS: tuple[tuple[int, int], ...] = ((0, 9), (1, 8), (2, 7), (3, 6), (4, 5))
 
 PathLike = str | os.PathLike[str]

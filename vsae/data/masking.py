@@ -1,4 +1,4 @@
-"""The missingness mechanisms of the benchmark, defined once (DESIGN §2).
+"""The missingness mechanisms of the benchmark, defined once (docs/protocol.md).
 
 Convention used throughout vsae: a mask is a boolean numpy array with **True = observed** (the paper's
 ``m_i = 1``) and False = missing. Every function takes its randomness from an ``int`` seed or a
@@ -20,7 +20,7 @@ Modality MCAR
     back to observed (:func:`modality_mcar_mask`).
 
 The paper does not say whether its MAR/NMAR ``pi`` is the probability of being missing or observed;
-vsae reads it as the probability of being **missing** (DESIGN §2). Cells missing in the raw data
+vsae reads it as the probability of being **missing** (docs/protocol.md). Cells missing in the raw data
 (NaN in the scaled input) are returned as unobserved by :func:`mar_mask` and :func:`nmar_mask`;
 :func:`mcar_mask` sees only a shape, so combine it with ``frame.notna()`` when the raw data has holes.
 """

@@ -1,4 +1,4 @@
-"""The benchmark protocol of DESIGN §2 for one table, one seed and one missingness setting.
+"""The benchmark protocol (docs/protocol.md) for one table, one seed and one missingness setting.
 
 Seeded 80/20 train/test split of the rows; the chosen mechanism masks train and test alike (with
 independent streams); cells missing in the raw file count as missing and are never scored. Every

@@ -15,7 +15,7 @@ from vsae.data.paths import data_dir as resolve_data_dir
 from vsae.data.paths import require_file
 from vsae.errors import VSAEError
 
-#: The UCI datasets of the benchmark (DESIGN §2): three numerical, three categorical.
+#: The UCI datasets of the benchmark (docs/protocol.md): three numerical, three categorical.
 UCI_DATASETS: tuple[str, ...] = ("yeast", "white_wine", "glass", "zoo", "mushroom", "phishing")
 
 #: Cell contents read as missing: empty cells and UCI's ``?``. Nothing else (``"NA"``, ``"n"``, ...).
@@ -84,7 +84,7 @@ def load_uci(name: str, data_dir: str | os.PathLike[str] | None = None, drop_tar
     data_dir : str or path-like, optional
         Data folder; defaults to ``$VSAE_DATA``.
     drop_target : bool, default True
-        Drop the manifest's target column, as the benchmark protocol does (DESIGN §2). When kept, the
+        Drop the manifest's target column, as the benchmark protocol does (docs/protocol.md). When kept, the
         target appears in ``numerical`` or ``categorical`` according to its manifest type.
 
     Returns
@@ -173,7 +173,7 @@ def _categorical(column: pd.Series) -> pd.Series:
 def train_test_split_indices(
     n_rows: int, seed: int | np.random.Generator, test_fraction: float = 0.2
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded train/test split of row indices (the protocol's 80/20 split, DESIGN §2).
+    """Seeded train/test split of row indices (the protocol's 80/20 split, docs/protocol.md).
 
     Rows are permuted with ``numpy.random.default_rng(seed)``; the first ``n_test`` permuted rows form
     the test set, where ``n_test = floor(n_rows * test_fraction + 0.5)`` (round half up: 1484 yeast

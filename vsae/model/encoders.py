@@ -19,7 +19,7 @@ SMALL_MODALITY_WIDTH = 64
 
 
 class UnobservedFill(nn.Module):
-    """``x̃`` (DESIGN §1): ``x`` with every unobserved modality replaced, so that no network ever reads
+    """``x̃`` (docs/design.md): ``x`` with every unobserved modality replaced, so that no network ever reads
     what an unobserved cell holds. Tabular columns get standard normal noise (or 0, the noise's mean,
     when ``noise`` is false, for deterministic imputation); image columns get zeros."""
 

@@ -1,4 +1,4 @@
-"""The Variational Selective Autoencoder network (DESIGN §1).
+"""The Variational Selective Autoencoder network (docs/design.md).
 
 Shapes: ``x`` is the encoded data ``[N, D]`` (see :class:`vsae.schema.Schema`), ``observed`` the mask
 ``[N, M]`` (True = observed), latent codes are ``[N, M, L]``: one block of ``L`` dimensions per modality.
