@@ -81,6 +81,14 @@ class _MixedTableCodec:
     column and the list of categories observed in each categorical column. Not an estimator; the
     imputers below hold a fitted codec as ``codec_``.
 
+    This is not :class:`vsae.tabular.TableCodec`, the network's codec, on purpose: scikit-learn's
+    imputers need a float64 matrix with NaN in the missing cells, the variable of every encoded column
+    and each column's observed range (MICE's clipping), and the peers keep every observed category
+    (no "other" class), accept the fitted columns in any order and return a category unseen at fit
+    unchanged. TableCodec writes float32 zeros plus a mask in schema order for the network; built on
+    it, KNN's NRMSE on glass (seed 0, 50% MCAR) moved from 0.94232 to 0.94125 and mean imputation's and
+    MICE's by up to 4e-8, so the reproduction's cells would no longer be reproduced.
+
     Parameters
     ----------
     categorical_features : list of column names or None
