@@ -32,14 +32,15 @@ lint: setup
 # MUTANT_MODULES, each in its own folder build/mutants/<module> with only that module mutated and only
 # its focused tests selected, so that a run is bounded and an interrupted one resumes where it stopped.
 # One process, one thread; each module is stopped after MUTANTS_TIME_BOX (a later `make mutants`
-# continues it). Example: make mutants MUTANT_MODULES=metrics MUTANTS_TIME_BOX=20m
+# continues it; results already measured are kept, so after changing tests pass MUTANTS_FRESH=1 to measure
+# again from scratch). Example: make mutants MUTANT_MODULES=metrics MUTANTS_TIME_BOX=20m
 comma := ,
 MUTANT_MODULES ?= metrics masking likelihoods objective network
 MUTANTS_TIME_BOX ?= 20m
 MUTANTS_SOURCE_metrics := vsae/metrics.py
-MUTANTS_TESTS_metrics := tests/test_metrics.py
+MUTANTS_TESTS_metrics := tests/test_metrics.py tests/test_metrics_contract.py
 MUTANTS_SOURCE_masking := vsae/data/masking.py
-MUTANTS_TESTS_masking := tests/test_masking.py
+MUTANTS_TESTS_masking := tests/test_masking.py tests/test_masking_contract.py
 MUTANTS_SOURCE_likelihoods := vsae/model/likelihoods.py
 MUTANTS_TESTS_likelihoods := tests/test_model.py tests/test_objective.py
 MUTANTS_SOURCE_objective := vsae/model/objective.py
@@ -63,7 +64,7 @@ mutants-%: export OMP_NUM_THREADS = 1
 mutants-%: setup
 	@test -n "$(MUTANTS_SOURCE_$*)" || { echo "unknown mutant module $*"; exit 2; }
 	@test -x $(BIN)/mutmut || $(BIN)/pip install -q -e '.[mutation]'
-	@dir=build/mutants/$*; mkdir -p $$dir; rm -rf $$dir/vsae $$dir/tests; cp -r vsae tests $$dir/; \
+	@dir=build/mutants/$*; if [ -n "$(MUTANTS_FRESH)" ]; then rm -rf $$dir; fi; mkdir -p $$dir; rm -rf $$dir/vsae $$dir/tests; cp -r vsae tests $$dir/; \
 	printf '%s\n' '[tool.mutmut]' 'source_paths = ["vsae"]' 'only_mutate = ["$(MUTANTS_SOURCE_$*)"]' \
 	  'pytest_add_cli_args_test_selection = [$(patsubst %,"%"$(comma),$(MUTANTS_TESTS_$*))]' \
 	  'pytest_add_cli_args = ["-p", "no:cacheprovider"]' \
