@@ -7,6 +7,7 @@ anywhere in a module: at the top, inside a function, or under ``if TYPE_CHECKING
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,6 +160,26 @@ def test_the_cli_imports_the_benchmark_only_inside_its_bench_handler() -> None:
     assert at_module_level == []
     elsewhere = [str(i) for i in found if "bench" not in (i.function or "").lower()]
     assert elsewhere == []
+
+
+def test_within_the_benchmark_cells_import_no_user_of_cells() -> None:
+    """``vsae.bench.cells`` is shared by the runner, the report and the performance benchmark and
+    imports none of them; the runner imports the report, never the reverse (no cycle)."""
+    users = ("vsae.bench.runner", "vsae.bench.report", "vsae.bench.performance")
+    assert _violations(_in(("vsae.bench.cells", "vsae.bench.presets")), users) == []
+    assert _violations(_in(("vsae.bench.report", "vsae.bench.performance")), ("vsae.bench.runner",)) == []
+
+
+def test_every_page_the_code_cites_exists() -> None:
+    """A docstring or comment naming ``docs/<page>.md`` names a page of the repository."""
+    root = PACKAGE.parent
+    cited = {
+        (path.relative_to(root).as_posix(), page)
+        for path in [*MODULES, *sorted((root / "tests").glob("*.py"))]
+        for page in re.findall(r"docs/[\w/.-]+?\.md", path.read_text(encoding="utf-8"))
+    }
+    assert cited
+    assert [f"{source} cites {page}" for source, page in sorted(cited) if not (root / page).is_file()] == []
 
 
 def test_nothing_imports_the_command_line() -> None:
