@@ -8,6 +8,7 @@ these tests check plumbing and contracts, not accuracy.
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import pytest
 from vsae.cli import main
 from vsae.data import apply_mask, load_uci, mcar_mask
 from vsae.errors import VSAEError
+from vsae.imputer import VSAEImputer
 from vsae.io import read_table, write_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -178,14 +180,20 @@ def test_demo(shared: bool, monkeypatch, capsys) -> None:
         monkeypatch.delenv("VSAE_DATA", raising=False)
     status, stdout, err = run(["demo", "--epochs", "2"], capsys)
     assert status == 0, err
-    header, row, note = stdout.strip().splitlines()
-    assert "VSAE NRMSE" in header and "mean imputation NRMSE" in header
-    cells = row.split()
-    assert cells[0] == ("white_wine" if shared else "wine")
-    assert int(cells[-5]) > 0  # rows
-    vsae_error, mean_error = float(cells[-3]), float(cells[-2])
-    assert 0 < vsae_error < 2 and 0.8 < mean_error < 1.3
-    assert "50%" in note and "2 epochs" in note
+    intro, header, *rows, note = stdout.strip().splitlines()
+    assert intro.startswith("white_wine: 4898 rows" if shared else "wine (scikit-learn): 178 rows")
+    assert "50% of cells missing" in intro and "2 epochs" in intro
+    assert header.split() == ["method", "NRMSE", "fit", "+", "impute", "(s)"]
+    scores = {}
+    for row in rows:  # name, NRMSE, seconds
+        *name, error, seconds = row.split()
+        scores[" ".join(name)] = float(error)
+        assert float(seconds) >= 0
+    assert list(scores) == ["VSAE", "IterativeImputer", "KNNImputer (k=5)", "mean imputation"]
+    assert 0.8 < scores["mean imputation"] < 1.3
+    assert all(0 < error < 2 for error in scores.values())
+    assert scores["IterativeImputer"] < scores["mean imputation"]  # the peers are real imputers
+    assert "same holes" in note
 
 
 # -- malformed input ------------------------------------------------------------------------------
@@ -199,7 +207,11 @@ MALFORMED = {
     "semicolons": ("bad.csv", b"a;b\n1;\n;4\n", "seem separated by ';', not by commas"),
     "unknown suffix": ("bad.xlsx", b"a,b\n1,2\n", "unknown table format '.xlsx'"),
     "not parquet": ("bad.parquet", b"a,b\n1,2\n", "cannot read"),
-    "text in numerical": ("bad.csv", b"a,b\n1,2\n3,oops\n5,6\n", "column 'b' is numerical but row 1"),
+    "text in numerical": ("bad.csv", b"a,b\n1,2\n3,oops\n5,6\n", "column 'b' is numerical but line 3 holds"),
+    "short header": ("bad.csv", b"a,b\n1,2,10\n3,,11\n", "line 2 has 3 fields but the header (line 1) has 2"),
+    "comment line": ("bad.csv", b"# comment\na,b\n1,2\n3,\n", "--comment '#'"),
+    "blank-separated": ("bad.csv", b"a b\n1 2\n3 4\n", "seem separated by spaces, not by commas; pass --sep"),
+    "infinite on line": ("bad.csv", b"a,b\n1,2\n3,inf\n5,6\n", "infinite value ('inf') on line 3"),
 }
 
 
@@ -214,7 +226,7 @@ def test_malformed_input_file(case: str, tmp_path: Path, capsys) -> None:
     assert status == 2
     assert_one_error_line(err)
     assert expected in err
-    assert name in err or case == "text in numerical"  # that one names the column and row instead
+    assert name in err or case in ("text in numerical", "infinite on line")  # these name column and line
     assert stdout == ""
     assert path.read_bytes() == content
     assert sorted(os.listdir(tmp_path)) == [name]
@@ -284,3 +296,196 @@ def test_help_and_version(capsys) -> None:
     assert status == 0
     for command in ("impute", "fit", "transform", "generate", "demo"):
         assert command in usage
+
+
+# -- files people actually have (docs/robustness.md, "Files people actually have") ---------------------
+def test_observed_cells_come_back_byte_identical(tmp_path: Path, capsys) -> None:
+    rows = [f"{i:05d},{0.125 * (i % 8):.3f},{i % 3}" for i in range(2000, 2060)]
+    rows[3] = "02003,,0"  # one hole
+    source, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    source.write_text("zip,share,band\n" + "\n".join(rows) + "\n")
+    status, stdout, err = run(["impute", source, "-o", out, *EPOCHS], capsys)
+    assert status == 0, err
+    lines = out.read_text().splitlines()
+    assert lines[0] == "zip,share,band"
+    for i, (given, written) in enumerate(zip(rows, lines[1:], strict=True)):
+        if i != 3:
+            assert written == given  # "02140" and "0.640" are not rewritten as 2140 and 0.64
+    zip_code, share, band = lines[4].split(",")
+    assert (zip_code, band) == ("02003", "0") and share != ""
+    assert stdout.startswith("imputed 1 missing cell in 1 column (")
+
+
+def test_na_cells_are_imputed(tmp_path: Path, capsys) -> None:
+    source, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    lines = [f"{i},{i / 10}" for i in range(40)]
+    lines[5] = "5,NA"
+    source.write_text("a,b\n" + "\n".join(lines) + "\n")
+    status, stdout, err = run(["impute", source, "-o", out, *EPOCHS], capsys)
+    assert status == 0, err
+    assert "imputed 1 missing cell in 1 column" in stdout
+    written = out.read_text().splitlines()[6].split(",")
+    assert written[0] == "5" and written[1] != "NA" and 0 <= float(written[1]) <= 4
+
+
+def test_sep_and_comment_options(tmp_path: Path, capsys) -> None:
+    source, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    body = "\n".join(f"{i}  {i * 2}\t{'NA' if i == 3 else i % 2}" for i in range(30))
+    source.write_text("# a comment\nx y z\n" + body + "\n")
+    argv = ["impute", source, "-o", out, "--sep", "whitespace", "--comment", "#", *EPOCHS]
+    status, _, err = run(argv, capsys)
+    assert status == 0, err
+    frame = read_table(out)
+    assert list(frame.columns) == ["x", "y", "z"] and frame.shape == (30, 3)
+    assert frame.notna().all().all()
+
+
+def test_output_folder_is_explained(csv_path: Path, tmp_path: Path, capsys) -> None:
+    status, _, err = run(["impute", csv_path, "-o", tmp_path, *EPOCHS], capsys)
+    assert status == 2
+    assert_one_error_line(err)
+    assert "it is a folder; give a file name, e.g." in err
+
+
+def test_stdin_and_stdout(csv_path: Path, monkeypatch, capsys) -> None:
+    content = csv_path.read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(content)))
+    status, stdout, err = run(["impute", "-", "-o", "-", *EPOCHS], capsys)
+    assert status == 0, err
+    assert err.startswith("imputed ") and err.rstrip().endswith("wrote stdout")  # the summary on stderr
+    imputed = pd.read_csv(io.StringIO(stdout))
+    assert imputed.shape == (300, 13) and not imputed.isna().any().any()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"a,b\n1,2,3\n")))
+    status, _, err = run(["impute", "-", "-o", "-", *EPOCHS], capsys)
+    assert status == 2 and "<stdin>: line 2 has 3 fields" in err
+
+
+def test_a_complete_table_is_copied_without_a_fit(tmp_path: Path, monkeypatch, capsys) -> None:
+    def no_fit(*args, **kwargs):
+        raise AssertionError("fitted a table with nothing missing")
+
+    monkeypatch.setattr(VSAEImputer, "fit", no_fit)
+    source, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    source.write_bytes(b"a,b\n1,0.50\n2,x\n")
+    status, stdout, err = run(["impute", source, "-o", out], capsys)
+    assert status == 0, err
+    assert out.read_bytes() == source.read_bytes()
+    assert stdout.startswith("nothing to impute: no cell is missing")
+
+
+def test_transform_matches_columns_by_name(csv_path: Path, tmp_path: Path, capsys) -> None:
+    model = tmp_path / "model"
+    assert run(["fit", csv_path, "--model", model, "--categorical", "band", *EPOCHS], capsys)[0] == 0
+    frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+    shuffled = frame[list(reversed(frame.columns))]
+    source, out, reference = tmp_path / "shuffled.csv", tmp_path / "out.csv", tmp_path / "ref.csv"
+    shuffled.to_csv(source, index=False)
+    status, _, err = run(["transform", model, source, "-o", out], capsys)
+    assert status == 0, err
+    assert run(["transform", model, csv_path, "-o", reference], capsys)[0] == 0
+    result = pd.read_csv(out, dtype=str)
+    assert list(result.columns) == list(shuffled.columns)  # the input's order is kept
+    expected = pd.read_csv(reference, dtype=str)[list(shuffled.columns)]
+    pd.testing.assert_frame_equal(result, expected)
+
+
+@pytest.mark.parametrize("checkpoint", [False, True], ids=["no_checkpoint", "checkpoint"])
+def test_interrupt_says_how_to_resume(
+    checkpoint: bool, csv_path: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    def interrupted(*args, **kwargs):
+        (tmp_path / "ckpt").mkdir(exist_ok=True)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(VSAEImputer, "fit", interrupted)
+    extra = ["--checkpoint-dir", tmp_path / "ckpt"] if checkpoint else []
+    status, _, err = run(["impute", csv_path, "-o", tmp_path / "out.csv", *extra], capsys)
+    assert status == 130
+    if checkpoint:
+        assert "Run the same command with --resume" in err and "ckpt" in err
+    else:
+        assert "start it with --checkpoint-dir DIR, then run the same command with --resume" in err
+    assert not (tmp_path / "out.csv").exists()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_on_a_terminal_only(csv_path: Path, tmp_path: Path, monkeypatch) -> None:
+    out = tmp_path / "out.csv"
+    for stream, extra, shown in (
+        (_Terminal(), [], True),
+        (_Terminal(), ["--quiet"], False),
+        (io.StringIO(), [], False),
+        (io.StringIO(), ["--verbose"], True),
+    ):
+        monkeypatch.setattr(sys, "stderr", stream)
+        monkeypatch.setattr(sys, "stdout", io.StringIO())
+        assert main([str(a) for a in ["impute", csv_path, "-o", out, *EPOCHS, *extra]]) == 0
+        assert ("vsae fit" in stream.getvalue()) is shown, (extra, stream.getvalue())
+        summary = sys.stdout.getvalue()
+        assert summary.startswith("imputed ") and " s); wrote " in summary
+
+
+def test_threads_option_sets_torch_threads_during_fit(
+    csv_path: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    import torch
+
+    import vsae.imputer
+
+    seen = []
+    original = vsae.imputer.train_vsae
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(vsae.imputer, "train_vsae", spy)
+    assert run(["impute", csv_path, "-o", tmp_path / "a.csv", "--threads", "2", *EPOCHS], capsys)[0] == 0
+    assert run(["impute", csv_path, "-o", tmp_path / "b.csv", *EPOCHS], capsys)[0] == 0
+    assert seen == [2, 1]
+    assert torch.get_num_threads() == 1  # restored
+
+
+def test_ignored_and_id_columns_pass_through(tmp_path: Path, capsys) -> None:
+    rng = np.random.default_rng(0)
+    n = 120
+    frame = pd.DataFrame(
+        {
+            "customer": [f"C{i:05d}" for i in range(n)],
+            "note": [f"called {i} times" for i in rng.permutation(n)],
+            "income": rng.normal(50, 10, n).round(2),
+            "spend": rng.normal(20, 5, n).round(2),
+        }
+    )
+    frame.loc[[3, 8], "income"] = np.nan
+    frame.loc[[5], "customer"] = None
+    source, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    frame.to_csv(source, index=False)
+    status, stdout, err = run(["impute", source, "-o", out, "--ignore", "note", *EPOCHS], capsys)
+    assert status == 0, err
+    assert "column 'customer' looks like an ID or free text" in err  # warned, not modelled
+    result = pd.read_csv(out, dtype=str, keep_default_na=False)
+    original = pd.read_csv(source, dtype=str, keep_default_na=False)
+    assert result["customer"].tolist() == original["customer"].tolist()  # untouched, the hole too
+    assert result["note"].tolist() == original["note"].tolist()
+    assert (result["income"] != "").all()
+    assert "imputed 2 missing cells in 1 column" in stdout and "left missing" in stdout
+
+
+def test_impute_loads_neither_benchmark_nor_baselines() -> None:
+    code = (
+        "import sys, vsae.cli; "
+        "print(sorted(m for m in sys.modules if m.startswith(('vsae.bench', 'vsae.baselines', 'vsae.data'))))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_bench_help_still_works(capsys) -> None:
+    status, usage, _ = run(["bench", "--help"], capsys)
+    assert status == 0 and "preset" in usage and "--seeds" in usage
