@@ -1,9 +1,11 @@
 """The timed training step: loss, backward, gradient clipping, Adam.
 
-:func:`make_step` is the one place where a timed step is defined; every part that times training
-builds its steps here. It repeats the trainer's step (same optimiser, same clipping, same defaults of
-:class:`vsae.train.TrainConfig`); when the trainer exposes its step as a function, that function
-belongs here instead of this copy.
+:func:`make_step` is the one place where the benchmark defines the step it times: every part that
+times training (``train``, ``batching``, ``compile``) builds its steps here. Until the trainer exposes
+its own step as a function (a ``train_step`` in :mod:`vsae.train`), this repeats it: the same Adam
+(:func:`vsae.train.adam_optimiser`), the same clipping and learning rate (the defaults of
+:class:`vsae.train.TrainConfig`). Once it does, ``make_step`` should call that function instead, so
+that the benchmark times the code it claims to time.
 """
 
 from __future__ import annotations
