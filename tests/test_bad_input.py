@@ -75,10 +75,116 @@ def test_text_in_a_numerical_column(table: pd.DataFrame, fitted: VSAEImputer) ->
         fitted.transform(bad)
 
 
-def test_datetime_column(table: pd.DataFrame) -> None:
-    dated = table.assign(bottled=pd.date_range("2020-01-01", periods=len(table), freq="D"))
-    with pytest.raises(VSAEError, match=r"column 'bottled' holds dates/times \(datetime64"):
-        VSAEImputer(**FAST).fit(dated)
+def test_datetime_column_is_modelled_as_a_date(table: pd.DataFrame) -> None:
+    bottled = pd.Series(pd.date_range("2020-01-01", periods=len(table), freq="D"))
+    dated = table.assign(bottled=bottled.where(np.arange(len(table)) % 4 != 0))
+    imputer = VSAEImputer(**FAST).fit(dated)
+    completed = imputer.transform(dated)
+    assert completed["bottled"].dtype == dated["bottled"].dtype
+    kept = dated["bottled"].notna()
+    assert (completed["bottled"][kept] == dated["bottled"][kept]).all()
+    filled = completed["bottled"][~kept]
+    assert filled.notna().all() and (filled == filled.dt.normalize()).all()  # whole days, like the input
+    assert filled.between(pd.Timestamp("2019-01-01"), pd.Timestamp("2021-06-01")).all()
+
+
+def test_iso_date_text_is_written_back_in_its_layout(table: pd.DataFrame, tmp_path) -> None:
+    days = pd.date_range("2021-03-01 08:00", periods=len(table), freq="h")
+    text = pd.Series(days.strftime("%Y-%m-%d %H:%M"), dtype=object).where(np.arange(len(table)) % 5 != 1)
+    dated = table.assign(measured=text)
+    imputer = VSAEImputer(**FAST).fit(dated)
+    assert "measured" in imputer.dates_
+    completed = imputer.transform(dated)
+    kept = text.notna()
+    assert (completed["measured"][kept] == text[kept]).all()
+    filled = completed["measured"][~kept]
+    assert filled.str.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}").all()  # the input's layout
+    # Saved and loaded, the model still writes dates back.
+    imputer.save(tmp_path / "m")
+    again = VSAEImputer.load(tmp_path / "m").transform(dated)
+    pd.testing.assert_frame_equal(again, completed)
+    generated, _ = imputer.generate(5)
+    assert generated["measured"].str.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}").all()
+
+
+def test_near_unique_text_is_passed_through_with_a_warning(table: pd.DataFrame) -> None:
+    ids = pd.Series([f"C{i:05d}" for i in range(len(table))], dtype=object)
+    comments = pd.Series([f"note number {i}" for i in range(len(table))], dtype=object)
+    noisy = table.assign(customer=ids.where(np.arange(len(table)) % 7 != 2), comment=comments)
+    with pytest.warns(UserWarning, match=r"looks like an ID or free text") as caught:
+        imputer = VSAEImputer(**FAST).fit(noisy)
+    assert [str(w.message).split()[1] for w in caught] == ["'customer'", "'comment'"]
+    assert imputer.passed_through_ == ["customer", "comment"]
+    assert imputer.schema_.names == list(table.columns)  # neither is modelled
+    completed = imputer.transform(noisy)
+    assert list(completed.columns) == list(noisy.columns)
+    pd.testing.assert_series_equal(completed["customer"], noisy["customer"])  # holes stay holes
+    assert not completed[list(table.columns)].isna().any().any()
+    generated, mask = imputer.generate(20)
+    assert generated["customer"].isna().all() and not mask["customer"].any()  # no real ID reused
+    spread = imputer.uncertainty(noisy)
+    assert spread["customer"].isna().sum() == noisy["customer"].isna().sum()
+    assert list(imputer.get_feature_names_out()) == list(noisy.columns)
+
+
+def test_ignore_features_pass_columns_through(table: pd.DataFrame) -> None:
+    imputer = VSAEImputer(ignore_features=["grade", "pH"], **FAST).fit(table)
+    assert "grade" not in imputer.schema_.names and "pH" not in imputer.schema_.names
+    completed = imputer.transform(table)
+    pd.testing.assert_series_equal(completed["pH"], table["pH"])
+    assert completed["pH"].isna().any() and not completed["alcohol"].isna().any()
+    with pytest.raises(VSAEError, match="columns to ignore not in the table: colour"):
+        VSAEImputer(ignore_features=["colour"], **FAST).fit(table)
+    with pytest.raises(VSAEError, match="missing \\['pH'\\]"):
+        imputer.transform(table.drop(columns="pH"))
+
+
+@pytest.mark.parametrize(
+    "state",
+    [None, 7, np.random.RandomState(7), np.random.default_rng(7), np.int64(7)],
+    ids=["none", "int", "randomstate", "generator", "numpy_int"],
+)
+def test_random_state_like_scikit_learn(state, table: pd.DataFrame, tmp_path) -> None:
+    from sklearn.base import clone
+
+    imputer = VSAEImputer(random_state=state, **FAST).fit(table)
+    assert isinstance(imputer.random_seed_, int)
+    if isinstance(state, (int, np.integer)):
+        assert imputer.random_seed_ == 7
+    assert imputer.get_params()["random_state"] is state  # the parameter is left as given
+    clone(imputer)
+    imputer.save(tmp_path / "m")  # a RandomState is saved as the seed it gave
+    loaded = VSAEImputer.load(tmp_path / "m")
+    pd.testing.assert_frame_equal(loaded.transform(table), imputer.transform(table))
+    draws = imputer.sample_imputations(table, n=2, random_state=np.random.default_rng(1))
+    assert len(draws) == 2
+    with pytest.raises(VSAEError, match="random_state must be None, an int"):
+        VSAEImputer(random_state="seven", **FAST).fit(table)
+
+
+def test_n_jobs_threads_are_set_and_restored(table: pd.DataFrame, monkeypatch) -> None:
+    import torch
+
+    import vsae.imputer
+
+    seen = []
+    original = vsae.imputer.train_vsae
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(vsae.imputer, "train_vsae", spy)
+    torch.set_num_threads(2)  # whatever the process had, the default is one thread
+    default = VSAEImputer(**FAST).fit(table)
+    assert seen == [1] and torch.get_num_threads() == 2
+    torch.set_num_threads(1)
+    one = VSAEImputer(n_jobs=1, **FAST).fit(table)
+    pd.testing.assert_frame_equal(default.transform(table), one.transform(table))  # same threads, same bits
+    VSAEImputer(n_jobs=2, **FAST).fit(table)
+    assert seen == [1, 1, 2] and torch.get_num_threads() == 1
+    with pytest.raises(VSAEError, match="n_jobs must be None, -1 or a positive integer"):
+        VSAEImputer(n_jobs=0, **FAST).fit(table)
 
 
 def test_duplicate_column_names(table: pd.DataFrame) -> None:

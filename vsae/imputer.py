@@ -14,9 +14,19 @@ from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted
 
 from vsae import distributed, inference
+from vsae.columns import (
+    DateColumn,
+    dates_as_numbers,
+    find_dates,
+    generated_layout,
+    passed_through,
+    restore_columns,
+    spread_layout,
+)
 from vsae.errors import VSAEError
 from vsae.model.vsae import VSAE, VSAEConfig
 from vsae.persistence import load_folder, restore_state, save_folder
+from vsae.runtime import as_seed, threaded
 from vsae.schema import Schema, infer_table_schema
 from vsae.tabular import TableCodec, as_frame, validate_table, write_cells
 from vsae.train import History, TrainConfig, resolve_device, train_vsae
@@ -54,12 +64,20 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
     epochs, batch_size, learning_rate, warmup_epochs, unobserved_term, kl_weight, modality_dropout,
     validation_fraction, validation_hidden_fraction, patience, clip_grad_norm, device, verbose
         Training settings, see :class:`vsae.train.TrainConfig`.
-    random_state : int
-        Seeds initialisation, splits, shuffling and sampling.
+    random_state : None, int, numpy RandomState or Generator
+        Seeds initialisation, splits, shuffling and sampling, as in scikit-learn: an int is the seed;
+        ``None`` or a random state draws one at each fit (kept as ``random_seed_``).
     checkpoint_dir : str, optional
         Folder for training checkpoints (every ``checkpoint_every`` epochs); see ``fit(resume=True)``.
     checkpoint_every : int
         Epochs between checkpoints.
+    n_jobs : int, optional
+        CPU threads torch uses inside ``fit``, ``transform`` and the other methods (restored after):
+        ``None`` one thread, ``-1`` every available core (see :mod:`vsae.runtime`).
+    ignore_features : list, optional
+        Columns passed through untouched, neither learned from nor imputed. Near-unique text columns
+        (IDs, free text) are passed through anyway, with a warning; dates (datetime64 or ISO text) are
+        modelled as numbers and written back as dates (see :mod:`vsae.columns`).
 
     Attributes
     ----------
@@ -104,6 +122,8 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         random_state: int = 0,
         checkpoint_dir: str | None = None,
         checkpoint_every: int = 10,
+        n_jobs: int | None = None,
+        ignore_features: list[Any] | None = None,
     ) -> None:
         self.categorical_features = categorical_features
         self.numerical_features = numerical_features
@@ -134,6 +154,8 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
+        self.n_jobs = n_jobs
+        self.ignore_features = ignore_features
 
     def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()
@@ -148,9 +170,49 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
             raise VSAEError(str(error)) from error
 
     def _train_config(self) -> TrainConfig:
-        return TrainConfig(seed=self.random_state, **{name: getattr(self, name) for name in _TRAIN_FIELDS})
+        return TrainConfig(
+            seed=self._sampling_seed(None), **{name: getattr(self, name) for name in _TRAIN_FIELDS}
+        )
+
+    def _sampling_seed(self, random_state: Any) -> int:
+        """The integer seed of a method's ``random_state``; ``None``: the seed of the fit."""
+        if random_state is not None:
+            return as_seed(random_state)
+        if not hasattr(self, "random_seed_"):
+            return as_seed(self.random_state)
+        return self.random_seed_
+
+    # -- columns passed through and dates (vsae.columns) -------------------------------------------
+    def _model_frame(self, frame: pd.DataFrame, fitting: bool = False) -> pd.DataFrame:
+        """The columns the model learns, dates as numbers; at fit, decides which those are."""
+        if frame.columns.has_duplicates:
+            validate_table(frame)  # names the repeated columns
+        if fitting:
+            declared = [*(self.categorical_features or ()), *(self.numerical_features or ())]
+            skip = [*(self.categorical_features or ()), *(self.ignore_features or ())]
+            dates = find_dates(frame, skip=[name for name in skip if name in frame.columns])
+            self.passed_through_ = passed_through(frame, self.ignore_features, [*declared, *dates])
+            self.columns_ = list(frame.columns)
+            self.dates_ = {name: date for name, date in dates.items() if name not in self.passed_through_}
+        passed = getattr(self, "passed_through_", [])
+        absent = [name for name in passed if name not in frame.columns]
+        if absent:
+            raise VSAEError(f"the table's columns differ from those seen at fit: missing {absent}")
+        modelled = frame.drop(columns=passed) if passed else frame
+        return dates_as_numbers(modelled, getattr(self, "dates_", {}))
+
+    def _restore(self, filled: pd.DataFrame, X: Any) -> pd.DataFrame:
+        """An imputed model frame back in the input's layout (passed-through columns, dates)."""
+        if not getattr(self, "passed_through_", []) and not getattr(self, "dates_", {}):
+            return filled
+        original, _ = as_frame(X)
+        return restore_columns(filled, original, list(original.columns), self.dates_)
+
+    def _all_columns(self) -> list[Any]:
+        return list(getattr(self, "columns_", None) or self.schema_.names)
 
     # -- fitting --------------------------------------------------------------------------------
+    @threaded
     def fit(self, X: Any, y: Any = None, resume: bool = False) -> VSAEImputer:
         """Learn the table's joint distribution of values and missingness from its observed cells.
 
@@ -171,7 +233,9 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         and sent to all, so that every process encodes alike, and every process ends with the same
         model. :meth:`save` writes on rank 0 only.
         """
-        frame, _ = as_frame(X)
+        original, _ = as_frame(X)
+        self.random_seed_ = as_seed(self.random_state)
+        frame = self._model_frame(original, fitting=True)
         validate_table(frame, numerical=self.numerical_features or ())
         config = self._train_config()
         with distributed.process_group(resolve_device(config.device)):
@@ -179,6 +243,10 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
             x, observed = codec.encode(frame)
             model, history = train_vsae(schema, x, observed, self._model_config(), config, resume)
         self._set_fitted(frame, schema, codec, model, history)
+        if self.passed_through_:
+            self.n_features_in_ = original.shape[1]
+            if all(isinstance(c, str) for c in original.columns):
+                self.feature_names_in_ = np.asarray(original.columns, dtype=object)
         return self
 
     def _preprocessing(self, frame: pd.DataFrame) -> tuple[Schema, TableCodec]:
@@ -199,6 +267,7 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
     def _encode(self, X: Any) -> tuple[pd.DataFrame, bool, np.ndarray, np.ndarray]:
         check_is_fitted(self, "model_")
         frame, is_frame = as_frame(X)
+        frame = self._model_frame(frame)
         validate_table(frame)
         x, observed = self.codec_.encode(frame)
         return frame, is_frame, x, observed
@@ -209,6 +278,7 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         dtype = np.asarray(original).dtype
         return frame.to_numpy(dtype=None if dtype.kind == "O" else dtype)
 
+    @threaded
     def transform(self, X: Any) -> Any:
         """Fill every missing cell; observed cells are returned unchanged.
 
@@ -222,8 +292,11 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         frame, is_frame, x, observed = self._encode(X)
         values = inference.impute(self.model_, x, observed)
         del x  # the encoded copy of the table: freed before the output is assembled
-        return self._like_input(self.codec_.fill_missing(frame, observed, values), is_frame, X)
+        return self._like_input(
+            self._restore(self.codec_.fill_missing(frame, observed, values), X), is_frame, X
+        )
 
+    @threaded
     def sample_imputations(self, X: Any, n: int = 10, random_state: int | None = None) -> Any:
         """``n`` stochastic imputations (multiple imputation).
 
@@ -234,13 +307,14 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         if n < 1:
             raise VSAEError(f"n must be at least 1, got {n}")
         frame, is_frame, x, observed = self._encode(X)
-        seed = self.random_state if random_state is None else random_state
+        seed = self._sampling_seed(random_state)
         draws = inference.sample_imputations(self.model_, x, observed, n, seed)
-        filled = [self.codec_.fill_missing(frame, observed, draw) for draw in draws]
+        filled = [self._restore(self.codec_.fill_missing(frame, observed, draw), X) for draw in draws]
         if is_frame:
             return filled
         return np.stack([self._like_input(f, False, X) for f in filled])
 
+    @threaded
     def uncertainty(self, X: Any, n: int = 50, random_state: int | None = None) -> Any:
         """Per-cell uncertainty of the imputation; 0 for observed cells.
 
@@ -249,7 +323,7 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         over the draws. Returns a float DataFrame (or array) shaped like ``X``.
         """
         frame, is_frame, x, observed = self._encode(X)
-        seed = self.random_state if random_state is None else random_state
+        seed = self._sampling_seed(random_state)
         mean, std = inference.predictive_moments(self.model_, x, observed, n, seed)
         spread = np.zeros(frame.shape)
         for index, modality in enumerate(self.schema_):
@@ -260,8 +334,13 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
                 spread[:, index] = std[:, columns][:, 0] * self.codec_.stds[modality.name]
         spread[observed] = 0.0
         result = pd.DataFrame(spread, index=frame.index, columns=frame.columns)
+        if getattr(self, "passed_through_", []):
+            original, _ = as_frame(X)
+            result = spread_layout(result, original, list(original.columns))
+            spread = result.to_numpy()
         return result if is_frame else spread
 
+    @threaded
     def generate(self, n: int, random_state: int | None = None) -> tuple[Any, Any]:
         """``n`` new rows drawn from the prior, with their generated missingness pattern.
 
@@ -271,12 +350,18 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "model_")
         if n < 1:
             raise VSAEError(f"n must be at least 1, got {n}")
-        seed = self.random_state if random_state is None else random_state
+        seed = self._sampling_seed(random_state)
         values, mask = inference.generate(self.model_, n, seed)
         decoded = self.codec_.decode(values)
         columns = [self._generated_column(i, decoded[m.name]) for i, m in enumerate(self.schema_)]
         data = pd.concat(columns, axis=1)
         data.columns = self.schema_.names
+        if getattr(self, "passed_through_", []) or getattr(self, "dates_", {}):
+            names = pd.DataFrame(np.asarray(mask), columns=self.schema_.names)
+            data, pattern = generated_layout(data, names, self._all_columns(), self.dates_)
+            if hasattr(self, "feature_names_in_"):
+                return data, pattern
+            return data.to_numpy(), pattern.to_numpy()
         if hasattr(self, "feature_names_in_"):
             return data, pd.DataFrame(mask, columns=self.schema_.names)
         return data.to_numpy(), mask
@@ -301,7 +386,7 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self, "model_")
-        return np.asarray([str(name) for name in self.schema_.names], dtype=object)
+        return np.asarray([str(name) for name in self._all_columns()], dtype=object)
 
     # -- persistence ----------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -321,6 +406,13 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
             "columns_were_named": hasattr(self, "feature_names_in_"),
             "history": self.history_.to_dict(),
         }
+        config["params"]["random_state"] = self._sampling_seed(None)
+        if getattr(self, "passed_through_", []) or getattr(self, "dates_", {}):
+            config["columns"] = {
+                "all": list(self._all_columns()),
+                "passed_through": list(self.passed_through_),
+                "dates": {str(name): date.to_dict() for name, date in self.dates_.items()},
+            }
         save_folder(path, config, self.model_.state_dict())
 
     @classmethod
@@ -350,4 +442,12 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         imputer.dtypes_ = dtypes
         if config.get("columns_were_named"):
             imputer.feature_names_in_ = np.asarray(schema.names, dtype=object)
+        imputer.random_seed_ = imputer._sampling_seed(None)
+        if "columns" in config:
+            layout = config["columns"]
+            imputer.columns_, imputer.passed_through_ = list(layout["all"]), list(layout["passed_through"])
+            imputer.dates_ = {name: DateColumn.from_dict(layout["dates"][name]) for name in layout["dates"]}
+            imputer.n_features_in_ = len(imputer.columns_)
+            if config.get("columns_were_named"):
+                imputer.feature_names_in_ = np.asarray(imputer.columns_, dtype=object)
         return imputer
