@@ -22,10 +22,11 @@ from vsae.bench.cells import Cell, preset_cells, read_cell
 from vsae.bench.comparison import Stat, format_stat, verdict
 from vsae.bench.figure_cells import FIGURE_FILES
 from vsae.bench.paper import PAPER_TABLE_5
-from vsae.bench.presets import PRESETS, REFERENCES
+from vsae.bench.presets import BUDGETS, PRESETS, REFERENCES
 from vsae.bench.report import write_report
 from vsae.bench.runner import main, run_bench
 from vsae.cli import main as cli_main
+from vsae.data import load_uci, masked_split, missing_ratio, modality_mcar_mask
 from vsae.errors import VSAEError
 
 #: The restriction of each preset that the CI run computes (keyword arguments of
@@ -64,6 +65,28 @@ def bench(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> dict[str
     return {"out": out, "figures": figures, "report": report}
 
 
+def _protocol_missing_ratios(cell: Cell, record: dict[str, Any]) -> dict[str, float]:
+    """Training and test missing ratios of ``cell``'s masks, rebuilt from the protocol: for a UCI table
+    the quick budget's seeded 150-row subset and :func:`masked_split`; for image data modality-level
+    MCAR over the pooled training + validation samples (seed 2·seed + 1) and the test samples (2·seed
+    + 2), two modalities each."""
+    budget = BUDGETS["quick"]
+    ratio = cell.setting.ratio if cell.setting.ratio is not None else 0.5
+    if cell.kind == "tabular":
+        frame = load_uci(cell.dataset).frame
+        if len(frame) > budget.tabular_rows:
+            rows = np.sort(np.random.default_rng(0).choice(len(frame), budget.tabular_rows, replace=False))
+            frame = frame.iloc[rows].reset_index(drop=True)
+        split = masked_split(frame, cell.seed, ratio, cell.setting.mechanism)
+        assert record["rows"] == {"train": len(split.train), "test": len(split.test)}
+        return {"train": float(split.train_masked.isna().to_numpy().mean()), "test": split.missing_ratio}
+    train_rows, validation_rows, test_rows = budget.image_rows
+    return {
+        "train": missing_ratio(modality_mcar_mask(train_rows + validation_rows, 2, ratio, 2 * cell.seed + 1)),
+        "test": missing_ratio(modality_mcar_mask(test_rows, 2, ratio, 2 * cell.seed + 2)),
+    }
+
+
 @pytest.mark.parametrize("preset", list(QUICK_RUNS))
 def test_every_preset_writes_one_complete_cell_per_combination(bench: dict[str, Path], preset: str) -> None:
     cells = _cells(preset)
@@ -77,7 +100,10 @@ def test_every_preset_writes_one_complete_cell_per_combination(bench: dict[str, 
         assert record["metrics"] and all(math.isfinite(v) for v in record["metrics"].values())
         assert record["fit_seconds"] >= 0 and record["impute_seconds"] >= 0
         if cell.kind != "figures":
-            assert 0 < record["missing_ratio"]["test"] < 1
+            # The recorded ratios are those of the protocol's masks for this cell, recomputed here.
+            expected = _protocol_missing_ratios(cell, record)
+            assert record["missing_ratio"]["train"] == pytest.approx(expected["train"], abs=1e-12)
+            assert record["missing_ratio"]["test"] == pytest.approx(expected["test"], abs=1e-12)
         if cell.method in ("vsae", "ae", "vae", "cvae_mask", "mvae", "miwae", "cvae_data", "vaeac"):
             assert cell.kind == "figures" or record["n_parameters"] > 0
 
@@ -87,7 +113,13 @@ def test_tabular_cells_score_the_right_metrics(bench: dict[str, Path]) -> None:
     zoo = read_cell(bench["out"] / "zoo/mcar-0.5/vsae-seed0.json")
     assert set(yeast["metrics"]) == {"nrmse", "nrmse_pooled"}
     assert set(zoo["metrics"]) == {"pfc"}
-    assert 0 <= yeast["generated_missing_ratio"] <= 1
+    # The generated missing share is counted over every cell of the generated rows (8 columns each).
+    cells = yeast["generated_rows"] * 8
+    assert yeast["generated_rows"] == BUDGETS["quick"].generated_rows
+    assert 0 < yeast["generated_missing_ratio"] < 1
+    assert yeast["generated_missing_ratio"] * cells == pytest.approx(
+        round(yeast["generated_missing_ratio"] * cells)
+    )
     # Baselines are widened to at least VSAE's parameter count on the same table.
     for method in ("ae", "vae", "cvae_mask", "mvae", "miwae", "cvae_data", "vaeac"):
         record = read_cell(bench["out"] / f"yeast/mcar-0.5/{method}-seed0.json")
