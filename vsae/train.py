@@ -39,7 +39,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 from tqdm.auto import tqdm
 
-from vsae import distributed
+from vsae import budget, distributed
 from vsae.errors import TrainingDivergedError, VSAEError
 from vsae.model.likelihoods import Likelihoods
 from vsae.model.objective import LossTerms, SelectiveELBO
@@ -543,8 +543,8 @@ def _optimise(
                 ) from error
     history = run.history
     n = x.shape[0]
-    # Small tables get smaller batches, so that every epoch still takes several optimiser steps.
-    batch_size = max(2, min(config.batch_size, math.ceil(n / MIN_BATCHES_PER_EPOCH)))
+    # Small tables get smaller batches (several optimiser steps per epoch), large ones larger (budget).
+    batch_size = budget.batch_size_for_rows(n, config.batch_size, MIN_BATCHES_PER_EPOCH)
     progress = tqdm(
         range(run.epochs_done, config.epochs) if not run.finished else range(0),
         desc="vsae fit",

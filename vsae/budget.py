@@ -1,0 +1,62 @@
+"""The training budget of large tables: batch size and epochs chosen from the number of rows alone.
+
+Small tables keep the settings they are given (the defaults were chosen on them, docs/model.md).
+From :data:`LARGE_TABLE_ROWS` training rows on, a table gets
+
+* a larger batch, about ``rows / STEPS_PER_EPOCH`` rows (between the requested size and
+  :data:`MAX_BATCH_SIZE`): on a CPU the cost of a training step is proportional to its rows above
+  ~256 rows, so a larger batch costs no time per epoch and, on flights, reached a lower validation
+  error (time-to-accuracy curves in docs/performance.md, "Large tables");
+* at most ``ROW_VISITS / rows`` epochs (never fewer than :data:`MIN_EPOCHS`): an epoch's time grows
+  with the rows, and on flights the best validation epoch came within the first few thousand
+  optimiser steps, so a bounded number of row visits bounds the fit's time without losing accuracy;
+* a warm-up scaled down in proportion to the epochs, so that the unobserved-modality term of the
+  objective is still used for most of the budget.
+
+Each rule is one function of the number of training rows (and of the requested setting).
+"""
+
+from __future__ import annotations
+
+import math
+
+#: Training rows from which the large-table budget applies.
+LARGE_TABLE_ROWS = 32_768
+#: Optimiser steps per epoch aimed at on large tables (the batch grows with the rows).
+STEPS_PER_EPOCH = 160
+#: Largest batch the large-table rule chooses.
+MAX_BATCH_SIZE = 1_024
+#: Training rows visited by a large-table fit (epochs x rows): about 12 epochs of flights' 269,421.
+ROW_VISITS = 3_200_000
+#: Fewest epochs a large-table fit is given.
+MIN_EPOCHS = 5
+
+
+def batch_size_for_rows(rows: int, requested: int, min_batches_per_epoch: int = 8) -> int:
+    """Rows per optimiser step for a table of ``rows`` training rows.
+
+    Small tables: ``requested``, shrunk (never below 2) so that an epoch has at least
+    ``min_batches_per_epoch`` steps. Large tables: at least ``rows / STEPS_PER_EPOCH`` rows, up to
+    :data:`MAX_BATCH_SIZE`; a larger ``requested`` size is kept.
+    """
+    small = max(2, min(requested, math.ceil(rows / min_batches_per_epoch)))
+    if rows < LARGE_TABLE_ROWS:
+        return small
+    return max(small, min(MAX_BATCH_SIZE, math.ceil(rows / STEPS_PER_EPOCH)))
+
+
+def epochs_for_rows(rows: int, requested: int) -> int:
+    """Most epochs for a table of ``rows`` training rows: ``requested`` on small tables, else at most
+    ``ROW_VISITS / rows`` (and at least :data:`MIN_EPOCHS`, or ``requested`` if fewer)."""
+    if rows < LARGE_TABLE_ROWS:
+        return requested
+    return min(requested, max(MIN_EPOCHS, math.ceil(ROW_VISITS / rows)))
+
+
+def warmup_for_rows(rows: int, requested_warmup: int, requested_epochs: int) -> int:
+    """Warm-up epochs for a table of ``rows`` training rows: the requested warm-up, scaled by the
+    share of the requested epochs that :func:`epochs_for_rows` keeps (at least 1 when any)."""
+    epochs = epochs_for_rows(rows, requested_epochs)
+    if epochs == requested_epochs or requested_warmup == 0:
+        return requested_warmup
+    return max(1, round(requested_warmup * epochs / requested_epochs))
