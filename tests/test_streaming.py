@@ -10,6 +10,7 @@ chunks only, and Parquet row groups that are not a multiple of the chunk size.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -145,11 +146,11 @@ def test_a_failure_in_a_late_chunk_leaves_no_output(
     source, target = tmp_path / "in.csv", tmp_path / "out.csv"
     frame = _table(white_wine, slice(300, 300 + FILE_ROWS))
     frame["alcohol"] = frame["alcohol"].astype(object)
-    frame.loc[FILE_ROWS - 10, "alcohol"] = "n/a"
+    frame.loc[FILE_ROWS - 10, "alcohol"] = "oops"  # not a missing token (n/a, NA... are)
     frame.to_csv(source, index=False)
     target.write_text("previous content\n")
 
-    with pytest.raises(VSAEError, match=rf"'alcohol'.*row {FILE_ROWS - 10}.*'n/a'"):
+    with pytest.raises(VSAEError, match=rf"'alcohol'.*row {FILE_ROWS - 10}.*'oops'"):
         transform_file(model_dir, source, target, chunk_rows=CHUNK_ROWS)
     assert target.read_text() == "previous content\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
@@ -166,7 +167,11 @@ def test_cli_transform_with_chunk_rows_writes_the_in_memory_file(
     assert main([*command, str(tmp_path / "whole.csv")]) == 0
     assert (tmp_path / "streamed.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
     streamed, whole = capsys.readouterr().out.splitlines()
-    assert streamed.replace("streamed", "whole") == whole
+
+    def summary(line: str) -> str:  # the time taken differs; streaming does not count columns
+        return re.sub(r" in \d+ columns?| \(\d+\.\d s\)", "", line)
+
+    assert summary(streamed.replace("streamed", "whole")) == summary(whole)
 
 
 @pytest.mark.parametrize("chunk_rows", [0, -5])
