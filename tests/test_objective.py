@@ -334,3 +334,60 @@ def test_binary_loss_bce_and_mse() -> None:
         Likelihoods(s, binary_loss="hinge")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="numerical_variance"):
         Likelihoods(s, numerical_variance=0.0)
+
+
+def test_a_decoder_conditioned_on_the_true_mask_sees_what_the_encoders_see() -> None:
+    """With ``mask_input="true"`` the data decoder is conditioned on the mask, in both passes: the
+    mask the encoders were shown (after modality dropout), never the full one."""
+    model, x, observed = setup(seed=8, mask_input="true")
+    masks: list[torch.Tensor | None] = []
+    real = model.decode
+
+    def recording(z: torch.Tensor, mask: torch.Tensor | None = None) -> Any:
+        masks.append(None if mask is None else mask.clone())
+        return real(z, mask)
+
+    model.decode = recording  # type: ignore[method-assign]
+    with spy_encode(model) as seen:
+        terms = SelectiveELBO(modality_dropout=0.5)(model, x, observed, past_warmup=True)
+    del model.decode
+    assert torch.isfinite(terms.total)
+    assert len(masks) == 2 and all(mask is not None for mask in masks)
+    for mask in masks:
+        assert torch.equal(mask, seen[0])
+    assert not torch.equal(seen[0], observed)
+
+
+def test_default_likelihood_is_the_papers_squared_error_and_index_buffers_are_not_saved() -> None:
+    """The default numerical likelihood has variance 0.5, which makes its NLL the squared error plus a
+    constant (the paper's MSE loss); the index tables are rebuilt from the schema, so they are not
+    part of a saved model (a model file holds weights and calibration only)."""
+    s = schema()
+    likelihoods = Likelihoods(s)
+    raw = torch.randn(10, s.total_width, generator=torch.Generator().manual_seed(0))
+    target = encoded(s, 10, torch.Generator().manual_seed(1))
+    nll = likelihoods.negative_log_likelihood(raw, target)[:, s.names.index("num")]
+    column = s.columns_of(s.names.index("num"))
+    squared = (raw[:, column] - target[:, column]).square().sum(1)
+    torch.testing.assert_close(nll, squared + 0.5 * math.log(0.5))
+    index_tables = {
+        "numerical_columns", "numerical_modality", "sigmoid_columns", "sigmoid_modality", "binary_columns",
+        "column_modality", "error_normalizer", "categorical_gather", "categorical_valid",
+        "categorical_modality",
+    }  # fmt: skip
+    assert index_tables <= {name for name, _ in likelihoods.named_buffers()}
+    assert not index_tables & set(likelihoods.state_dict())
+    assert not index_tables & set(VSAE(s, SMALL).state_dict())
+
+
+def test_learned_variance_is_bounded_above_too() -> None:
+    """The log-variance clamp works both ways: a variance that grew without bound counts as e^10."""
+    s = schema()
+    learned = Likelihoods(s, learn_numerical_variance=True)
+    with torch.no_grad():
+        learned.numerical_logvar.fill_(50.0)
+    raw = torch.zeros(3, s.total_width)
+    target = raw.clone()
+    target[:, learned.numerical_columns] = 2.0
+    nll = learned.negative_log_likelihood(raw, target)[:, s.names.index("num")]
+    torch.testing.assert_close(nll, torch.full((3,), 0.5 * (4.0 * math.exp(-10.0) + 10.0)))
