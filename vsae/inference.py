@@ -61,24 +61,24 @@ def sample_imputations(
     model: VSAE, x: np.ndarray, observed: np.ndarray, n: int, seed: int | None
 ) -> np.ndarray:
     """``n`` stochastic imputations ``[n, N, D]``: latent draws from the selective proposal, then one
-    draw of every class and bit (numerical cells take the decoder mean at the drawn latent)."""
+    draw of every class and bit, and numerical cells the decoder mean at the drawn latent plus the
+    calibrated imputation noise (:meth:`vsae.model.likelihoods.Likelihoods.sample`)."""
+
+    def draw(xb: torch.Tensor, ob: torch.Tensor) -> torch.Tensor:
+        return model.likelihoods.sample(model.impute(xb, ob, True), imputation_noise=True)
+
     with seeded(model, seed):
-        return np.stack(
-            [
-                _chunks(
-                    model, x, observed, lambda xb, ob: model.likelihoods.sample(model.impute(xb, ob, True))
-                )
-                for _ in range(n)
-            ]
-        )
+        return np.stack([_chunks(model, x, observed, draw) for _ in range(n)])
 
 
 def predictive_moments(
     model: VSAE, x: np.ndarray, observed: np.ndarray, n: int, seed: int | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation over ``n`` latent draws of the decoder's expected value ``[N, D]``.
+    """Predictive mean and standard deviation ``[N, D]`` over ``n`` latent draws.
 
-    For categorical blocks the mean is the predictive class distribution.
+    The standard deviation of a numerical column combines the spread of the decoder mean over the
+    latent draws with the calibrated imputation noise (the two variances add); for categorical blocks
+    the mean is the predictive class distribution.
     """
     if n < 2:
         raise ValueError(f"at least 2 draws are needed to measure a spread, got {n}")
@@ -92,7 +92,9 @@ def predictive_moments(
             total += draw
             total_sq += np.square(draw, dtype=np.float64)
     mean = total / n
-    return mean, np.sqrt(np.maximum(total_sq / n - np.square(mean), 0.0))
+    latent_variance = np.maximum(total_sq / n - np.square(mean), 0.0)
+    noise_variance = model.likelihoods.imputation_noise_per_column().cpu().numpy()
+    return mean, np.sqrt(latent_variance + noise_variance)
 
 
 def generate(model: VSAE, n: int, seed: int | None) -> tuple[np.ndarray, np.ndarray]:

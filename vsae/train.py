@@ -28,12 +28,13 @@ import json
 import math
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
@@ -86,6 +87,15 @@ class TrainConfig:
         (raised up to 0.5 when that would score fewer than ``MIN_HIDDEN_CELLS`` cells).
     patience : int
         Epochs without a better validation score before training stops.
+    select_after_warmup : bool
+        When the objective changes at the end of the warm-up (the unobserved term switches on), select
+        only among the epochs after it and start counting ``patience`` there, so that the kept model
+        is always one trained with the full objective. False restores selection over every epoch.
+    refit : bool
+        After selection, train a fresh network on every row (the validation rows and their hidden
+        cells included) for the selected number of epochs and keep it: nothing is held out of the
+        final model. The calibration of the predictive distribution still comes from the selection
+        run's held-out cells.
     clip_grad_norm : float or None
         Maximum gradient norm.
     seed : int
@@ -111,6 +121,8 @@ class TrainConfig:
     validation_fraction: float = 0.2
     validation_hidden_fraction: float = 0.2
     patience: int = 20
+    select_after_warmup: bool = True
+    refit: bool = False
     clip_grad_norm: float | None = 10.0
     seed: int = 0
     device: str = "auto"
@@ -154,6 +166,7 @@ class History:
     best_epoch: int = -1
     stopped_early: bool = False
     kl_per_modality: list[float] = field(default_factory=list)
+    refit_epochs: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -265,7 +278,8 @@ def train_vsae(
     dropout = config.modality_dropout
     dropout = default_modality_dropout(schema) if dropout == "auto" else float(dropout)
     objective = SelectiveELBO(config.kl_weight, config.unobserved_term, dropout)
-    return train_network(lambda: VSAE(schema, model_config), objective, schema, x, observed, config, resume)
+    build = functools.partial(VSAE, schema, model_config)
+    return train_network(build, objective, schema, x, observed, config, resume, calibrate_predictive=True)
 
 
 def train_network(
@@ -276,12 +290,16 @@ def train_network(
     observed: np.ndarray,
     config: TrainConfig,
     resume: bool = False,
+    calibrate_predictive: bool = False,
 ) -> tuple[NetworkT, History]:
     """Seeded training of any :class:`Network` (VSAE or a baseline) with model selection.
 
     ``build`` is called under the seed, so initial weights are reproducible. With
     ``config.checkpoint_dir`` set, the state is checkpointed; ``resume=True`` continues from it and
-    ends with the same model as an uninterrupted run (exactly, on the CPU).
+    ends with the same model as an uninterrupted run (exactly, on the CPU). With
+    ``calibrate_predictive`` (VSAE), the selected network's predictive distribution is calibrated on
+    the held-out cells (:func:`calibrate`). With ``config.refit``, a fresh network is then trained on
+    every row for the selected number of epochs and returned, carrying that calibration.
     """
     if resume and config.checkpoint_dir is None:
         raise VSAEError("resume needs a checkpoint folder (checkpoint_dir)")
@@ -328,8 +346,90 @@ def train_network(
         if config.checkpoint_dir is not None:
             checkpoint = Checkpoint(config.checkpoint_dir, config.checkpoint_every, resume, fingerprint)
         history = _optimise(model, x_train, observed_train, validation, objective, config, checkpoint)
+        if calibrate_predictive and validation is not None:
+            calibration = distributed.computed_on_main(functools.partial(calibrate, model, validation))
+            model.likelihoods.load_state_dict(calibration, strict=False)
+        if config.refit and validation is not None and history.best_epoch > 0:
+            model = _refit(build, model, x_all, observed_all, objective, config, history.best_epoch)
+            history.refit_epochs = history.best_epoch
     model.eval()
     return model, history
+
+
+def _refit(
+    build: Callable[[], NetworkT],
+    selected: NetworkT,
+    x: torch.Tensor,
+    observed: torch.Tensor,
+    objective: Objective,
+    config: TrainConfig,
+    epochs: int,
+) -> NetworkT:
+    """A fresh network trained on every row for ``epochs`` epochs (the last one kept), with the
+    selected network's calibration. Seeded apart from the selection run, so it is reproducible; it is
+    not checkpointed: a resumed fit repeats it from the start, to the same result."""
+    torch.manual_seed(int(np.random.SeedSequence([config.seed, 1]).generate_state(1)[0]))
+    model = build().to(x.device)
+    refit_config = replace(config, epochs=epochs, checkpoint_dir=None)
+    _optimise(model, x, observed, None, objective, refit_config)
+    calibration = {name: selected.likelihoods.state_dict()[name] for name in CALIBRATION_BUFFERS}
+    model.likelihoods.load_state_dict(calibration, strict=False)
+    return model
+
+
+#: The buffers of :class:`vsae.model.likelihoods.Likelihoods` set by :func:`calibrate`.
+CALIBRATION_BUFFERS = ("imputation_noise_variance", "categorical_temperature")
+#: Latent draws used to measure the posterior's share of the imputation error.
+CALIBRATION_DRAWS = 20
+#: Below this many held-out cells a column's imputation noise is not estimated (its variance stays 1).
+MIN_CALIBRATION_CELLS = 10
+#: Temperatures tried for each categorical modality (log-spaced, 1 included).
+_TEMPERATURES = torch.logspace(-1.0, 1.0, 41, base=4.0)
+
+
+@torch.no_grad()
+def calibrate(model: Any, validation: _Validation) -> dict[str, torch.Tensor]:
+    """Calibration of the predictive distribution on the held-out cells (never on unobserved ones).
+
+    Numerical column j: the imputation error ``e`` of a hidden cell has variance about
+    ``Var_z[μ(z)] + s_j²`` (the latent posterior's spread plus what it does not explain); ``s_j²`` is
+    the mean of ``e²`` less the mean latent variance over the column's hidden cells (at least 1% of
+    the column's variance). Categorical modalities: one temperature shared by their logits, the one
+    minimising the negative log-likelihood of the hidden cells' true classes (one shared value
+    because small tables hold too few hidden cells per column to fit one each). Returns the buffers
+    :data:`CALIBRATION_BUFFERS`.
+    """
+    was_training = model.training
+    model.eval()
+    likelihoods = model.likelihoods
+    x, seen, hidden = validation.x, validation.observed_input, validation.hidden
+    result = {name: likelihoods.state_dict()[name].clone() for name in CALIBRATION_BUFFERS}
+    if likelihoods.numerical_columns.numel():
+        columns, modality = likelihoods.numerical_columns, likelihoods.numerical_modality
+        point = likelihoods.mode(model.impute(x, seen))[:, columns]
+        draws = torch.stack(
+            [likelihoods.mean(model.impute(x, seen, True))[:, columns] for _ in range(CALIBRATION_DRAWS)]
+        )
+        latent_variance = draws.var(0, unbiased=False)
+        squared_error = (point - x[:, columns]).square()
+        cells = hidden[:, modality].to(x.dtype)
+        counts = cells.sum(0)
+        excess = ((squared_error - latent_variance) * cells).sum(0) / counts.clamp(min=1)
+        variance = torch.where(
+            counts >= MIN_CALIBRATION_CELLS, excess.clamp(min=0.01), torch.ones_like(excess)
+        )
+        result["imputation_noise_variance"] = variance
+    if likelihoods.categorical_modality.numel():
+        valid = likelihoods.categorical_valid
+        rows, blocks = hidden[:, likelihoods.categorical_modality].nonzero(as_tuple=True)
+        if rows.numel() >= MIN_CALIBRATION_CELLS:
+            logits = model.impute(x, seen)[:, likelihoods.categorical_gather][rows, blocks]
+            logits = logits.masked_fill(~valid[blocks], float("-inf"))
+            target = x[:, likelihoods.categorical_gather][rows, blocks].argmax(-1)  # observed one-hot truth
+            losses = [F.cross_entropy(logits / t, target).item() for t in _TEMPERATURES.tolist()]
+            result["categorical_temperature"].fill_(float(_TEMPERATURES[int(np.argmin(losses))]))
+    model.train(was_training)
+    return result
 
 
 def validation_score(model: Network, validation: _Validation) -> float:
@@ -555,6 +655,12 @@ def _optimise(
         total=config.epochs,
     )
     loss_function = _loss_function(model, objective)
+    # Epochs before this one are never kept, nor counted by the patience.
+    selection_start = (
+        config.warmup_epochs
+        if config.select_after_warmup and getattr(objective, "changes_at_warmup", False)
+        else 0
+    )
     for epoch in progress:
         model.train()
         past_warmup = epoch >= config.warmup_epochs
@@ -594,12 +700,13 @@ def _optimise(
         if validation is None:
             # Without held-out cells there is nothing honest to select on: keep the last epoch.
             history.best_epoch = epoch + 1
-        elif score < run.best_score:
+        elif epoch >= selection_start and score < run.best_score:
             run.best_score, run.since_best, history.best_epoch = score, 0, epoch + 1
             run.best_state = copy.deepcopy(model.state_dict())
-        else:
+        elif epoch >= selection_start:
             run.since_best += 1
-        if validation is not None and epoch + 1 > config.warmup_epochs and run.since_best >= config.patience:
+        may_stop = epoch + 1 > max(config.warmup_epochs, selection_start)
+        if validation is not None and may_stop and run.since_best >= config.patience:
             history.stopped_early = True
             break
         if checkpoint is not None and (epoch + 1) % checkpoint.every == 0:

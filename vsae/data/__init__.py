@@ -30,12 +30,14 @@ from vsae.data.masking import (
 )
 from vsae.data.paths import DATA_ENV_VAR, data_dir, require_file
 from vsae.data.protocol import MaskedSplit, masked_split
+from vsae.data.sklearn_tables import SKLEARN_DATASETS, load_sklearn_table
 from vsae.data.uci import UCI_DATASETS, UCITable, load_manifest, load_uci, train_test_split_indices
 
 __all__ = [
     "DATA_ENV_VAR",
     "IMAGE_DATASETS",
     "MNIST_DIGIT_PAIRS",
+    "SKLEARN_DATASETS",
     "UCI_DATASETS",
     "ImageDataset",
     "MaskedSplit",
@@ -52,6 +54,7 @@ __all__ = [
     "load_manifest",
     "load_mnist_pairs",
     "load_mnist_svhn_pairs",
+    "load_sklearn_table",
     "load_svhn",
     "load_uci",
     "mar_mask",

@@ -67,6 +67,13 @@ class Likelihoods(nn.Module):
             self.numerical_logvar = nn.Parameter(logvar)
         else:
             self.register_buffer("numerical_logvar", logvar)
+        # Predictive calibration, set after training from held-out observed cells (see
+        # ``vsae.train.calibrate``); neutral values until then, so training never depends on them.
+        # ``imputation_noise_variance``: variance (standardised units) of an imputation's error that
+        # the spread of the latent posterior does not explain, per numerical column; 1 (the column's
+        # own variance, a conservative guess) when it could not be measured.
+        # ``categorical_temperature``: divides the logits of each categorical modality.
+        self.register_buffer("imputation_noise_variance", torch.ones(numerical.numel()))
         # Squared error of a one-hot prediction summed over its block is 2 when wrong, 0 when right;
         # other types average it over their columns. Either way: one error per modality, 0 = perfect.
         normalizer = [2.0 if m.kind == "categorical" else float(m.width) for m in schema]
@@ -88,10 +95,12 @@ class Likelihoods(nn.Module):
         self.register_buffer(
             "categorical_modality", torch.as_tensor(categorical, dtype=torch.long), persistent=False
         )
+        self.register_buffer("categorical_temperature", torch.ones(len(categorical)))
 
     # -- categorical blocks ---------------------------------------------------------------------
     def _padded_log_probs(self, raw: torch.Tensor) -> torch.Tensor:
-        logits = raw[:, self.categorical_gather].masked_fill(~self.categorical_valid, float("-inf"))
+        logits = raw[:, self.categorical_gather] / self.categorical_temperature[:, None]
+        logits = logits.masked_fill(~self.categorical_valid, float("-inf"))
         return torch.log_softmax(logits, dim=-1)
 
     def _scatter_blocks(self, padded: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
@@ -156,13 +165,19 @@ class Likelihoods(nn.Module):
             self._scatter_blocks(one_hot, out)
         return out
 
-    def sample(self, raw: torch.Tensor) -> torch.Tensor:
+    def sample(self, raw: torch.Tensor, imputation_noise: bool = False) -> torch.Tensor:
         """One draw per cell: classes and bits are sampled; numerical and image columns take the mean.
 
         The fixed observation variance is a modelling device, not an estimate of the data's noise, so
-        numerical draws do not add it; their spread across draws comes from the latent posterior.
+        numerical draws never add it. With ``imputation_noise`` (multiple imputation), numerical draws
+        add Gaussian noise of the calibrated ``imputation_noise_variance``, the part of an imputation's
+        error that the latent posterior's spread does not explain; pseudo-targets during training and
+        generated rows draw without it.
         """
         out = self.mean(raw)
+        if imputation_noise and self.numerical_columns.numel():
+            noise = torch.randn_like(out[:, self.numerical_columns]) * self.imputation_noise_variance.sqrt()
+            out[:, self.numerical_columns] += noise
         if self.binary_columns.numel():
             out[:, self.binary_columns] = torch.bernoulli(out[:, self.binary_columns])
         if self.categorical_modality.numel():
@@ -170,4 +185,10 @@ class Likelihoods(nn.Module):
             n, blocks, k_max = log_probs.shape
             draws = torch.multinomial(log_probs.exp().reshape(n * blocks, k_max), 1).reshape(n, blocks)
             self._scatter_blocks(F.one_hot(draws, k_max).to(out.dtype), out)
+        return out
+
+    def imputation_noise_per_column(self) -> torch.Tensor:
+        """``imputation_noise_variance`` laid out over all encoded columns ``[D]`` (0 off numerical)."""
+        out = self.imputation_noise_variance.new_zeros(int(self.column_modality.numel()))
+        out[self.numerical_columns] = self.imputation_noise_variance
         return out

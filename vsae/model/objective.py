@@ -68,6 +68,12 @@ class SelectiveELBO:
         self.unobserved_term = unobserved_term
         self.modality_dropout = modality_dropout
 
+    @property
+    def changes_at_warmup(self) -> bool:
+        """Whether the objective after the warm-up differs from the one before (the unobserved term
+        switches on): model selection then considers only epochs trained with the full objective."""
+        return self.unobserved_term
+
     def __call__(self, model: VSAE, x: torch.Tensor, observed: torch.Tensor, past_warmup: bool) -> LossTerms:
         unobserved_term = self.unobserved_term and past_warmup
         column_observed = observed[:, model.column_modality]

@@ -1,0 +1,107 @@
+"""Model selection after the warm-up, the refit, and calibrated predictive intervals.
+
+Real model, small budgets, fixed seeds. The Gaussian table has a known conditional distribution, so
+the nominal 95% intervals of a well-calibrated imputer cover about 95% of the hidden true values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from vsae import VSAEImputer
+from vsae.data import load_uci, masked_split
+from vsae.data.masking import apply_mask, mcar_mask
+
+#: Short budgets: enough to pass the warm-up and stop early, a few seconds per fit on 2 cores.
+SHORT = {"epochs": 40, "warmup_epochs": 8, "patience": 5, "device": "cpu"}
+
+
+def gaussian_table(n: int, seed: int) -> pd.DataFrame:
+    """Three jointly Gaussian columns: x2 = x1 + ε, x3 = x2 − x1/2 + ε (ε ~ N(0, 0.5²))."""
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(size=n)
+    x2 = x1 + 0.5 * rng.normal(size=n)
+    x3 = x2 - 0.5 * x1 + 0.5 * rng.normal(size=n)
+    return pd.DataFrame({"x1": x1, "x2": x2, "x3": x3})
+
+
+@pytest.fixture(scope="module")
+def wine_subsample() -> pd.DataFrame:
+    frame = load_uci("white_wine").frame.iloc[:600].reset_index(drop=True)
+    return apply_mask(frame, mcar_mask(frame.shape, 0.3, 0))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_selection_keeps_an_epoch_trained_with_the_unobserved_term(wine_subsample, seed):
+    """With the Eq. 8 unobserved term on, the kept epoch comes after the warm-up, and the patience
+    counts only epochs after it: at least warm-up + patience epochs run."""
+    imputer = VSAEImputer(random_state=seed, **SHORT).fit(wine_subsample)
+    history = imputer.history_
+    assert history.best_epoch > SHORT["warmup_epochs"]
+    assert len(history.epochs) >= SHORT["warmup_epochs"] + SHORT["patience"]
+
+
+def test_selection_over_every_epoch_is_still_available(wine_subsample):
+    """``select_after_warmup=False`` scores warm-up epochs too: its best score is the lowest of all."""
+    imputer = VSAEImputer(random_state=0, select_after_warmup=False, **SHORT).fit(wine_subsample)
+    scores = [record["validation_score"] for record in imputer.history_.epochs]
+    assert imputer.history_.best_epoch == int(np.argmin(scores)) + 1
+
+
+def test_refit_trains_on_every_row_for_the_selected_epochs(wine_subsample):
+    """The refit keeps the selection's epoch count and calibration, and is a different network."""
+    selected = VSAEImputer(random_state=0, **SHORT).fit(wine_subsample)
+    refitted = VSAEImputer(random_state=0, refit=True, **SHORT).fit(wine_subsample)
+    assert refitted.history_.refit_epochs == refitted.history_.best_epoch == selected.history_.best_epoch
+    assert selected.history_.refit_epochs == 0
+    for name in ("imputation_noise_variance", "categorical_temperature"):
+        assert torch.equal(
+            getattr(selected.model_.likelihoods, name), getattr(refitted.model_.likelihoods, name)
+        )
+    first = next(selected.model_.parameters())
+    assert not torch.equal(first, next(refitted.model_.parameters()))
+    again = VSAEImputer(random_state=0, refit=True, **SHORT).fit(wine_subsample)
+    pd.testing.assert_frame_equal(again.transform(wine_subsample), refitted.transform(wine_subsample))
+
+
+def test_calibration_is_measured_on_held_out_cells(wine_subsample):
+    """After a fit with held-out rows the imputation noise is measured (no column left at the
+    uncalibrated 1); without held-out rows it stays 1, the conservative fallback."""
+    calibrated = VSAEImputer(random_state=0, **SHORT).fit(wine_subsample)
+    noise = calibrated.model_.likelihoods.imputation_noise_variance
+    assert (noise != 1.0).all() and (noise > 0).all()
+    uncalibrated = VSAEImputer(random_state=0, validation_fraction=0.0, **SHORT).fit(wine_subsample)
+    assert (uncalibrated.model_.likelihoods.imputation_noise_variance == 1.0).all()
+
+
+@pytest.fixture(scope="module")
+def gaussian_fit():
+    truth = gaussian_table(2500, 0)
+    split = masked_split(truth, seed=0, missing_rate=0.3)
+    imputer = VSAEImputer(random_state=0, epochs=60, device="cpu").fit(split.train_masked)
+    return imputer, split
+
+
+def test_uncertainty_intervals_cover_about_95_percent(gaussian_fit):
+    """±1.96 × uncertainty covers the hidden true values at about the nominal rate. The band
+    [0.90, 0.99] is the issue's; with ~1,500 scored cells the binomial std of a 95% rate is 0.006."""
+    imputer, split = gaussian_fit
+    point = imputer.transform(split.test_masked).to_numpy()
+    spread = imputer.uncertainty(split.test_masked, n=50, random_state=0).to_numpy()
+    inside = np.abs(split.test.to_numpy() - point) <= 1.96 * spread
+    assert 0.90 <= inside[split.scored].mean() <= 0.99
+
+
+def test_multiple_imputations_cover_about_95_percent(gaussian_fit):
+    """The 2.5–97.5% range of 50 draws covers the hidden true values at about the rate a perfectly
+    calibrated sampler reaches. That rate is below 95%: the empirical quantiles of 50 draws lie inside
+    the true ones, and a new draw from the same distribution falls within them 91.5% of the time
+    (simulated with 200,000 sets of 50 standard normal draws). Band: 0.915 ± 0.05."""
+    imputer, split = gaussian_fit
+    draws = np.stack([d.to_numpy() for d in imputer.sample_imputations(split.test_masked, n=50)])
+    low, high = np.quantile(draws, [0.025, 0.975], axis=0)
+    truth = split.test.to_numpy()
+    assert 0.865 <= ((truth >= low) & (truth <= high))[split.scored].mean() <= 0.965
