@@ -9,23 +9,30 @@ import pytest
 from vsae.data import apply_mask, mcar_mask
 from vsae.imputer import VSAEImputer
 
-#: Training rows and budget under which the generated missing proportion settles. Measured on
-#: white_wine (12 columns, 300 rows), seeds 0-7, 4000 generated rows: 0.288-0.314 at ratio 0.3 and
-#: 0.481-0.510 at ratio 0.5. An untrained mask decoder already gives about 0.5 (sigmoid of a logit
-#: near 0), which is why ratio 0.3 is tested as well: there the mask decoder must have learned.
+#: Training rows and budget under which the generated missing proportion settles.
 GENERATION_ROWS, GENERATION_EPOCHS, GENERATION_WARMUP = 300, 12, 4
+#: Largest distance allowed between the generated missing proportion (4000 generated rows) and the
+#: realised one of the training table. Measured on white_wine (12 columns, 300 rows) with mask and
+#: model seeds 0-5: differences -0.011 to +0.021 at ratio 0.3 and 0.7 (12 fits); 0.04 is about twice
+#: the widest. An untrained mask decoder generates 0.49-0.51 missing (sigmoid of logits near 0) on
+#: the same seeds, so the two ratios, 0.2 away from one half on either side, tell a mask decoder that
+#: learned p(m | z) from one that did not.
+GENERATION_TOLERANCE = 0.04
 
 
-@pytest.mark.parametrize("missing_rate", [0.3, 0.5])
+@pytest.mark.parametrize("missing_rate", [0.3, 0.7])
 def test_generated_missing_proportion_tracks_training(white_wine: pd.DataFrame, missing_rate: float) -> None:
+    """Generation reproduces the missingness pattern it learned: the share of generated cells drawn
+    missing matches the training table's (the mask decoder models p(m | z))."""
     rows = white_wine.iloc[:GENERATION_ROWS]
     masked = apply_mask(rows, mcar_mask(rows.shape, missing_rate, 0))
+    realised = float(masked.isna().to_numpy().mean())
     imputer = VSAEImputer(
         epochs=GENERATION_EPOCHS, warmup_epochs=GENERATION_WARMUP, device="cpu", random_state=0
     ).fit(masked)
     _, mask = imputer.generate(4000, random_state=0)
     generated_missing = 1.0 - float(mask.to_numpy().mean())
-    assert abs(generated_missing - missing_rate) < 0.05, generated_missing
+    assert abs(generated_missing - realised) < GENERATION_TOLERANCE, (generated_missing, realised)
 
 
 def test_generate_returns_fitted_dtypes_and_a_boolean_mask(
