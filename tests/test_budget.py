@@ -28,8 +28,10 @@ def test_flights_sized_tables_get_a_larger_batch_and_a_bounded_number_of_row_vis
     assert epochs == 12 and epochs * rows <= budget.ROW_VISITS + rows
     assert budget.epochs_for_rows(rows, 3) == 3  # fewer epochs than the cap: kept
     assert budget.epochs_for_rows(10_000_000, 200) == budget.MIN_EPOCHS
-    assert budget.warmup_for_rows(rows, 20, 200) == 1
-    assert budget.warmup_for_rows(rows, 0, 200) == 0
+    # Large tables train without the unobserved-modality term: the warm-up spans the budget.
+    assert budget.warmup_for_rows(rows, 20, 200) == 20
+    assert budget.warmup_for_rows(rows, 5, 200) == 12
+    assert budget.warmup_for_rows(80_000, 20, 200) == 40
 
 
 def test_rules_are_monotone_in_the_rows() -> None:
