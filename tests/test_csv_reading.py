@@ -211,3 +211,15 @@ def test_the_line_of_every_row_is_known(tmp_path: Path) -> None:
     frame, text = read_table_text(path)
     assert text is not None and text.lines.tolist() == [2, 4, 6]
     assert np.asarray(frame["b"]).tolist() == [2, 3, 5]
+
+
+def test_chunked_reading_checks_fields_too(tmp_path: Path) -> None:
+    from vsae.io import iter_table
+
+    path = write(tmp_path, "a,b\n1,2,10\n3,,11\n5,6,12\n")
+    with pytest.raises(VSAEError, match=r"line 2 has 3 fields but the header \(line 1\) has 2"):
+        list(iter_table(path, 2))
+    late = write(tmp_path, "a,b\n" + "1,2\n" * 30 + "3,4,5\n", "late.csv")
+    with pytest.raises(VSAEError, match="Expected 2 fields in line 32, saw 3"):
+        list(iter_table(late, 10))
+    assert [len(chunk) for chunk in iter_table(write(tmp_path, "a,b\n1,NA\n2,3\n", "na.csv"), 1)] == [1, 1]

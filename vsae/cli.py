@@ -555,6 +555,12 @@ def _transform(args: argparse.Namespace, out: TextIO) -> None:
         source = Path(args.input)
         large = source.is_file() and source.stat().st_size > STREAMING_THRESHOLD_BYTES
         if (args.chunk_rows is not None or large) and args.output != STDIO:
+            if args.sep != "," or args.comment is not None or not args.keep_default_na:
+                raise VSAEError(
+                    "--sep, --comment and --no-default-na are not available when streaming "
+                    "(--chunk-rows, or an input over "
+                    f"{STREAMING_THRESHOLD_BYTES // 2**20} MiB); save the file as plain comma-separated CSV"
+                )
             chunk_rows = args.chunk_rows or DEFAULT_CHUNK_ROWS
             summary = transform_file(
                 imputer,

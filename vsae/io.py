@@ -247,9 +247,9 @@ def iter_table(
     source = Path(path)
     fmt = check_input_path(source)
     rows = 0
-    with _reading_errors(source, fmt), ExitStack() as opened:
+    with _reading_errors(source, fmt, strict=False), ExitStack() as opened:
         if fmt == "csv":
-            _check_csv_start(source, encoding, sep, comment)
+            _check_csv_start(source, encoding, sep, comment, fields=True)
             options = _csv_options(categorical or (), missing_values, encoding, sep, comment, keep_default_na)
             options["dtype"] = {**(dtypes or {}), **options["dtype"]}
             chunks: Iterable[pd.DataFrame] = opened.enter_context(
@@ -303,12 +303,16 @@ def check_input_path(path: str | os.PathLike[str]) -> TableFormat:
 
 
 @contextmanager
-def _reading_errors(source: Path, fmt: TableFormat) -> Iterator[None]:
-    """Turn the errors of reading ``source`` into :class:`VSAEError` naming the file."""
+def _reading_errors(source: Path, fmt: TableFormat, strict: bool = True) -> Iterator[None]:
+    """Turn the errors of reading ``source`` into :class:`VSAEError` naming the file.
+
+    ``strict``: pandas' warning that lines are longer than the header (it drops their extra fields)
+    is an error too; not for generators (:func:`iter_table`), whose warning filters would outlive them.
+    """
     try:
         with warnings.catch_warnings():
-            # pandas warns, and drops fields, when lines are longer than the header (index_col=False).
-            warnings.filterwarnings("error", category=pd.errors.ParserWarning)
+            if strict:
+                warnings.filterwarnings("error", category=pd.errors.ParserWarning)
             yield
     except UnicodeDecodeError as error:
         raise VSAEError(
@@ -399,8 +403,11 @@ def _check_names(source: Path, names: list[str]) -> None:
         raise VSAEError(f"{str(source)!r} repeats the column name(s) {', '.join(map(repr, repeated))}")
 
 
-def _check_csv_start(source: Path, encoding: str, sep: str, comment: str | None) -> None:
-    """Refuse a file whose first lines show another separator or a comment line."""
+def _check_csv_start(
+    source: Path, encoding: str, sep: str, comment: str | None, fields: bool = False
+) -> None:
+    """Refuse a file whose first lines show another separator or a comment line; with ``fields``,
+    or whose first records have another number of fields than the header."""
     with open(source, encoding=encoding, newline="") as handle:
         head = [line for line in (handle.readline() for _ in range(21)) if line]
     lines = [line.rstrip("\r\n") for line in head if line.strip()]
@@ -412,6 +419,8 @@ def _check_csv_start(source: Path, encoding: str, sep: str, comment: str | None)
             f"{str(source)!r}: line 1 looks like a comment ({_shorten(first)!r}), not a header; skip "
             "comment lines with --comment '#' (comment='#')"
         )
+    if fields:
+        _check_first_records(source, head, sep, comment)
     if sep == WHITESPACE:
         return
     names = next(csv.reader([first], delimiter=sep))
@@ -430,6 +439,21 @@ def _check_csv_start(source: Path, encoding: str, sep: str, comment: str | None)
             f"{str(source)!r} has a single column named {names[0]!r}: its cells seem separated by "
             f"spaces, not by commas; pass --sep whitespace (sep='whitespace')"
         )
+
+
+def _check_first_records(source: Path, head: list[str], sep: str, comment: str | None) -> None:
+    """The field counts of the complete records among the first lines (the last may be cut)."""
+    records = list(_records(head, sep, comment))
+    if not records:
+        return
+    header_line, header = records[0]
+    for number, fields in records[1:-1]:
+        if len(fields) != len(header):
+            raise VSAEError(
+                f"{str(source)!r}: line {number} has {len(fields)} fields but the header "
+                f"(line {header_line}) has {len(header)}; fix the line, or check the separator "
+                "(--sep) and quoting"
+            )
 
 
 def _shorten(text: str, limit: int = 40) -> str:
