@@ -474,6 +474,12 @@ def test_ignored_and_id_columns_pass_through(tmp_path: Path, capsys) -> None:
     assert result["note"].tolist() == original["note"].tolist()
     assert (result["income"] != "").all()
     assert "imputed 2 missing cells in 1 column" in stdout and "left missing" in stdout
+    model, generated = tmp_path / "model", tmp_path / "generated.csv"
+    assert run(["fit", source, "--model", model, "--ignore", "note", *EPOCHS], capsys)[0] == 0
+    assert run(["generate", model, "-n", "30", "-o", generated], capsys)[0] == 0
+    rows = pd.read_csv(generated, dtype=str, keep_default_na=False)
+    assert list(rows.columns) == list(frame.columns)
+    assert (rows["customer"] == "").all() and (rows["note"] == "").all()  # no real ID or note reused
 
 
 def test_impute_loads_neither_benchmark_nor_baselines() -> None:

@@ -588,8 +588,10 @@ def _generate(args: argparse.Namespace, out: TextIO) -> None:
     _check_output(args.output)
     imputer = VSAEImputer.load(args.model, device=args.device)
     data, mask = imputer.generate(args.rows, random_state=args.seed)
-    names = [str(name) for name in imputer.schema_.names]
-    data, mask = pd.DataFrame(data, columns=names), pd.DataFrame(np.asarray(mask), columns=names)
+    names = [str(name) for name in imputer.get_feature_names_out()]  # passed-through columns too
+    data = data.copy() if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    data.columns = names
+    mask = pd.DataFrame(np.asarray(mask, dtype=bool), columns=names)
     if not args.no_mask:
         data = data.where(mask)
     if args.output == STDIO:
