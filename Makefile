@@ -42,11 +42,11 @@ MUTANTS_TESTS_metrics := tests/test_metrics.py tests/test_metrics_contract.py
 MUTANTS_SOURCE_masking := vsae/data/masking.py
 MUTANTS_TESTS_masking := tests/test_masking.py tests/test_masking_contract.py
 MUTANTS_SOURCE_likelihoods := vsae/model/likelihoods.py
-MUTANTS_TESTS_likelihoods := tests/test_model.py tests/test_objective.py
+MUTANTS_TESTS_likelihoods := tests/test_model.py tests/test_objective.py tests/test_network.py
 MUTANTS_SOURCE_objective := vsae/model/objective.py
-MUTANTS_TESTS_objective := tests/test_model.py tests/test_objective.py
+MUTANTS_TESTS_objective := tests/test_model.py tests/test_objective.py tests/test_network.py
 MUTANTS_SOURCE_network := vsae/model/vsae.py
-MUTANTS_TESTS_network := tests/test_model.py tests/test_objective.py
+MUTANTS_TESTS_network := tests/test_model.py tests/test_objective.py tests/test_network.py
 # Wired for later (their tests fit networks, so expect minutes per mutant): add them to MUTANT_MODULES.
 MUTANTS_SOURCE_train := vsae/train.py
 MUTANTS_TESTS_train := tests/test_selection.py tests/test_resume.py
