@@ -54,8 +54,8 @@ MUTANTS_SOURCE_inference := vsae/inference.py
 MUTANTS_TESTS_inference := tests/test_streaming.py tests/test_generation.py
 MUTANTS_SOURCE_imputer := vsae/imputer.py
 MUTANTS_TESTS_imputer := tests/test_imputer.py
-MUTANTS_SOURCE_runner := vsae/bench/runner.py
-MUTANTS_TESTS_runner := tests/test_runner_protocol.py tests/test_bench.py
+MUTANTS_SOURCE_runner := vsae/bench/tabular_cells.py
+MUTANTS_TESTS_runner := tests/test_runner_protocol.py
 
 mutants: $(addprefix mutants-,$(MUTANT_MODULES))
 
