@@ -30,8 +30,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from vsae import VSAEImputer, inference
-from vsae.data import SKLEARN_DATASETS, UCI_DATASETS, load_sklearn_table, load_uci, masked_split, mcar_mask
+from vsae import VSAEImputer
+from vsae.bench.tabular_cells import load_table, vsae_uncertainty
+from vsae.data import SKLEARN_DATASETS, UCI_DATASETS, masked_split, mcar_mask
 from vsae.data.masking import apply_mask
 from vsae.data.uci import UCITable
 from vsae.imputer import PAPER_SETTINGS
@@ -41,8 +42,6 @@ CELLS = Path(__file__).resolve().parent.parent / "docs" / "data" / "ablation"
 TABLES = (*UCI_DATASETS, *SKLEARN_DATASETS)
 #: Share of the observed training cells hidden for scoring a configuration.
 SELECTION_SHARE = 0.2
-#: Draws for the intervals and the predictive probabilities.
-DRAWS = 50
 
 #: name -> VSAEImputer parameters (on top of the library defaults, which ``default`` is).
 CONFIGS: dict[str, dict[str, Any]] = {
@@ -60,15 +59,14 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "patience_50": {"patience": 50},
     "lr_3e-3": {"learning_rate": 3e-3},
     "refit_patience_50": {"refit": True, "patience": 50},
+    "refit_dropout_0.3": {"refit": True, "modality_dropout": 0.3},
+    "refit_kl_0.02_dropout_0.3": {"refit": True, "kl_weight": 0.02, "modality_dropout": 0.3},
+    "refit_no_pseudo_dropout_0.3": {"refit": True, "unobserved_term": False, "modality_dropout": 0.3},
     "latent_8": {"latent_dim": 8},
     "learned_variance": {"learn_numerical_variance": True},
     "mask_input_true": {"mask_input": "true"},
     "mask_input_none": {"mask_input": "none"},
 }
-
-
-def load_table(name: str) -> UCITable:
-    return load_sklearn_table(name) if name in SKLEARN_DATASETS else load_uci(name)
 
 
 def cell_path(config: str, table: str, ratio: float, seed: int) -> Path:
@@ -82,51 +80,6 @@ def score(table: UCITable, truth: pd.DataFrame, imputed: pd.DataFrame, cells: np
     if table.categorical:
         out["pfc"] = pfc(truth, imputed, cells, table.categorical)
     return out
-
-
-def interval_coverage(imputer: VSAEImputer, table: UCITable, split: Any, seed: int) -> dict[str, float]:
-    """Coverage of the 95% intervals on scored numerical test cells, and the ECE on categorical ones."""
-    out: dict[str, float] = {}
-    if table.numerical:
-        columns = [split.test.columns.get_loc(c) for c in table.numerical]
-        scored = split.scored[:, columns]
-        truth = split.test[table.numerical].to_numpy(dtype=float)
-        draws = imputer.sample_imputations(split.test_masked, n=DRAWS, random_state=seed)
-        stacked = np.stack([d[table.numerical].to_numpy(dtype=float) for d in draws])
-        low, high = np.quantile(stacked, [0.025, 0.975], axis=0)
-        out["coverage_draws"] = float(((truth >= low) & (truth <= high))[scored].mean())
-        point = imputer.transform(split.test_masked)[table.numerical].to_numpy(dtype=float)
-        spread = imputer.uncertainty(split.test_masked, n=DRAWS, random_state=seed)
-        spread = spread[table.numerical].to_numpy(dtype=float)
-        inside = np.abs(truth - point) <= 1.96 * spread
-        out["coverage_sd"] = float(inside[scored].mean())
-    if table.categorical:
-        _, _, x, observed = imputer._encode(split.test_masked)
-        probabilities, _ = inference.predictive_moments(imputer.model_, x, observed, DRAWS, seed)
-        confidence, correct = [], []
-        for name in table.categorical:
-            index = imputer.schema_.names.index(name)
-            block = probabilities[:, imputer.schema_.columns_of(index)]
-            categories = list(imputer.schema_.modalities[index].categories)
-            rows = split.scored[:, split.test.columns.get_loc(name)]
-            truth = split.test[name].to_numpy()[rows]
-            predicted = np.asarray(categories, dtype=object)[block[rows].argmax(1)]
-            confidence.append(block[rows].max(1))
-            correct.append(np.array([str(a) == str(b) for a, b in zip(predicted, truth, strict=True)]))
-        out["ece"] = expected_calibration_error(np.concatenate(confidence), np.concatenate(correct))
-    return out
-
-
-def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
-    """ECE: the share-weighted mean over equal-width confidence bins of |accuracy − confidence|."""
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
-    total = 0.0
-    for b in range(bins):
-        members = which == b
-        if members.any():
-            total += members.mean() * abs(correct[members].mean() - confidence[members].mean())
-    return float(total)
 
 
 def run_cell(config: str, table_name: str, ratio: float, seed: int) -> dict[str, Any]:
@@ -150,7 +103,7 @@ def run_cell(config: str, table_name: str, ratio: float, seed: int) -> dict[str,
         "seed": seed,
         "validation": validation,
         "test": test,
-        "uncertainty": interval_coverage(imputer, table, split, seed),
+        "uncertainty": vsae_uncertainty(imputer, table, split, seed),
         "fit_seconds": fit_seconds,
         "epochs_run": len(imputer.history_.epochs),
         "best_epoch": imputer.history_.best_epoch,

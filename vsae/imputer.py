@@ -365,6 +365,28 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         return result if is_frame else spread
 
     @threaded
+    def class_probabilities(
+        self, X: Any, n: int = 50, random_state: int | None = None
+    ) -> dict[Any, pd.DataFrame]:
+        """Predictive class probabilities of every categorical column, one row per row of ``X``.
+
+        The class distribution averaged over ``n`` latent draws of the selective proposal, with the
+        temperature calibrated on held-out observed cells at fit (the probabilities :meth:`uncertainty`
+        and :meth:`sample_imputations` use). Meaningful for missing cells; an observed cell's row is
+        the model's reconstruction of it. Returns ``{column: DataFrame}`` whose columns are the
+        categories.
+        """
+        frame, _, x, observed = self._encode(X)
+        mean, _ = inference.predictive_moments(self.model_, x, observed, n, self._sampling_seed(random_state))
+        return {
+            modality.name: pd.DataFrame(
+                mean[:, self.schema_.columns_of(index)], index=frame.index, columns=list(modality.categories)
+            )
+            for index, modality in enumerate(self.schema_)
+            if modality.kind == "categorical"
+        }
+
+    @threaded
     def generate(self, n: int, random_state: int | None = None) -> tuple[Any, Any]:
         """``n`` new rows drawn from the prior, with their generated missingness pattern.
 

@@ -9,6 +9,8 @@ in the raw file. They are computed on the original scale of the data.
 - :func:`pfc`: mean over categorical columns of the proportion of falsely classified scored cells.
 - :func:`modality_mse`: per-pixel MSE of one image modality over the samples where it was missing;
   :func:`combined` sums it over modalities.
+- :func:`interval_coverage`: share of scored true values inside their predictive intervals;
+  :func:`expected_calibration_error`: the calibration of predicted class probabilities.
 """
 
 from __future__ import annotations
@@ -267,3 +269,55 @@ def combined(per_modality: Mapping[str, float] | Sequence[float]) -> float:
     if not values:
         raise VSAEError("combined: no modality error given")
     return float(np.sum(values))
+
+
+def interval_coverage(truth: np.ndarray, low: np.ndarray, high: np.ndarray, scored: np.ndarray) -> float:
+    """Share of the scored cells whose true value lies in ``[low, high]`` (bounds included).
+
+    Parameters
+    ----------
+    truth, low, high : ndarray of float, one shape
+        True values and the bounds of each cell's interval.
+    scored : ndarray of bool, same shape
+        True = cell to score.
+    """
+    truth, low, high = (np.asarray(a, dtype=np.float64) for a in (truth, low, high))
+    scored = np.asarray(scored)
+    if not truth.shape == low.shape == high.shape == scored.shape or scored.dtype != np.bool_:
+        raise VSAEError(
+            f"truth {truth.shape}, low {low.shape}, high {high.shape} and a boolean scored "
+            f"{scored.shape} must have one shape"
+        )
+    if not scored.any():
+        raise VSAEError("interval_coverage: no cell to score")
+    inside = (truth >= low) & (truth <= high)
+    return float(inside[scored].mean())
+
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error of class predictions (Guo et al., 2017).
+
+    The predictions are grouped by their confidence (the probability of the predicted class) into
+    ``bins`` equal-width bins of [0, 1]; the ECE is the mean over bins, weighted by their share of the
+    predictions, of ``|accuracy − mean confidence|``. 0 is perfect calibration.
+
+    Parameters
+    ----------
+    confidence : ndarray of float in [0, 1], shape (n,)
+    correct : ndarray of bool, shape (n,)
+        Whether each prediction was right.
+    """
+    confidence, correct = np.asarray(confidence, dtype=np.float64), np.asarray(correct)
+    if confidence.shape != correct.shape or confidence.ndim != 1 or correct.dtype != np.bool_:
+        raise VSAEError("confidence and a boolean correct must be 1-D arrays of one length")
+    if confidence.size == 0:
+        raise VSAEError("expected_calibration_error: no prediction to score")
+    if ((confidence < 0) | (confidence > 1)).any():
+        raise VSAEError("confidence must lie in [0, 1]")
+    which = np.clip(np.digitize(confidence, np.linspace(0.0, 1.0, bins + 1)[1:-1]), 0, bins - 1)
+    error = 0.0
+    for b in range(bins):
+        members = which == b
+        if members.any():
+            error += members.mean() * abs(correct[members].mean() - confidence[members].mean())
+    return float(error)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from vsae.bench.cells import Cell
-from vsae.bench.presets import METHOD_LABELS, NUMERICAL_UCI, REFERENCES, Setting
+from vsae.bench.presets import CATEGORICAL_UCI, METHOD_LABELS, REFERENCES, Setting
 
 NOT_RUN = "not run"
 FAILED = "failed"
@@ -99,8 +99,9 @@ def method_label(method: str) -> str:
 
 
 def tabular_metric(dataset: str) -> str:
-    """The metric a UCI table is scored by: NRMSE for the numerical tables, PFC for the categorical."""
-    return "nrmse" if dataset in NUMERICAL_UCI else "pfc"
+    """The metric a benchmark table is scored by: PFC for the categorical UCI tables, NRMSE for the
+    numerical ones (the UCI tables and scikit-learn's)."""
+    return "pfc" if dataset in CATEGORICAL_UCI else "nrmse"
 
 
 def outcome(ours: Stat, other: Stat) -> str:

@@ -12,12 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from vsae.data import UCI_DATASETS
+from vsae.data import SKLEARN_DATASETS, UCI_DATASETS
 
 Kind = Literal["tabular", "image", "figures"]
 
 #: Classical peers (vsae.baselines.CLASSICAL_IMPUTERS), cheapest first; MissForest is by far the slowest.
 CLASSICAL = ("mean", "knn", "mice", "missforest")
+#: The peer of VSAE's predictive intervals: scikit-learn's IterativeImputer with sample_posterior=True.
+UNCERTAINTY_PEER = "mice_posterior"
 #: Neural baselines trained on the masked training data (vsae.baselines.NEURAL_IMPUTERS).
 NEURAL_PARTIAL = ("ae", "vae", "cvae_mask", "mvae", "miwae")
 #: Neural references trained on the COMPLETE training data (vsae.baselines.REFERENCE_METHODS).
@@ -35,6 +37,7 @@ METHOD_LABELS: dict[str, str] = {
     "knn": "KNN (k = 5)",
     "mice": "MICE",
     "missforest": "MissForest",
+    UNCERTAINTY_PEER: "MICE, posterior draws",
     "ae": "AE",
     "vae": "VAE",
     "cvae_mask": "CVAE w/ mask",
@@ -83,7 +86,7 @@ CATEGORICAL_UCI = ("zoo", "mushroom", "phishing")
 MNIST_PAIRS = "mnist_mnist"
 IMAGE_TEXT = {"mnist_text": "mnist", "fashion_mnist_text": "fashion_mnist"}
 DATASET_LABELS: dict[str, str] = {
-    **{name: name for name in UCI_DATASETS},
+    **{name: name for name in (*UCI_DATASETS, *SKLEARN_DATASETS)},
     MNIST_PAIRS: "MNIST+MNIST",
     "mnist_text": "MNIST image + label",
     "fashion_mnist_text": "Fashion-MNIST image + label",
@@ -112,6 +115,8 @@ def mcar(*ratios: float) -> tuple[Setting, ...]:
 
 
 RATIOS = (0.3, 0.5, 0.7)
+#: The settings the defaults are judged on.
+DEFAULT_SETTINGS = mcar(0.3, 0.5)
 #: Default seeds of every preset but ``figures`` (one model is enough to draw from).
 DEFAULT_SEEDS = (0, 1, 2)
 FIGURE_SEEDS = (0,)
@@ -191,6 +196,22 @@ PRESETS: dict[str, Preset] = {
             UCI_DATASETS,
             ("vsae",),
             mcar(*RATIOS),
+        ),
+        Preset(
+            "defaults",
+            "The default against the classical peers: UCI and scikit-learn tables at MCAR 0.3 / 0.5",
+            "tabular",
+            (*UCI_DATASETS, *SKLEARN_DATASETS),
+            RATIO_METHODS,
+            DEFAULT_SETTINGS,
+        ),
+        Preset(
+            "uncertainty",
+            "The uncertainty peer (IterativeImputer, sample_posterior=True) on the numerical tables",
+            "tabular",
+            (*NUMERICAL_UCI, *SKLEARN_DATASETS),
+            (UNCERTAINTY_PEER,),
+            DEFAULT_SETTINGS,
         ),
         Preset(
             "figures",

@@ -12,14 +12,30 @@ import time
 from typing import Any
 
 import numpy as np
+import pandas as pd
+from sklearn.experimental import enable_iterative_imputer  # noqa: F401
+from sklearn.impute import IterativeImputer
 
 from vsae.baselines import CLASSICAL_IMPUTERS, NEURAL_IMPUTERS, count_parameters
 from vsae.bench.cells import Cell
-from vsae.bench.presets import CLASSICAL, NEURAL_PARTIAL, NEURAL_REFERENCES, Budget
-from vsae.data import load_uci, masked_split, missing_ratio
+from vsae.bench.presets import CLASSICAL, NEURAL_PARTIAL, NEURAL_REFERENCES, UNCERTAINTY_PEER, Budget
+from vsae.data import (
+    SKLEARN_DATASETS,
+    MaskedSplit,
+    UCITable,
+    load_sklearn_table,
+    load_uci,
+    masked_split,
+    missing_ratio,
+)
 from vsae.errors import VSAEError
 from vsae.imputer import VSAEImputer
-from vsae.metrics import nrmse, nrmse_pooled, pfc
+from vsae.metrics import expected_calibration_error, interval_coverage, nrmse, nrmse_pooled, pfc
+
+#: Draws behind every predictive interval and class probability a cell scores.
+UNCERTAINTY_DRAWS = 50
+#: The two-sided 95% normal quantile: ±1.96 × uncertainty is the nominal 95% interval.
+Z_95 = 1.959963984540054
 
 
 def _tabular_imputer(method: str, seed: int, budget: Budget) -> Any:
@@ -33,16 +49,93 @@ def _tabular_imputer(method: str, seed: int, budget: Budget) -> Any:
     raise VSAEError(f"unknown tabular method {method!r}")
 
 
+def load_table(name: str) -> UCITable:
+    """A benchmark table by name: one of the UCI tables or one of scikit-learn's bundled ones."""
+    return load_sklearn_table(name) if name in SKLEARN_DATASETS else load_uci(name)
+
+
+def draw_coverage(truth: np.ndarray, draws: np.ndarray, scored: np.ndarray) -> dict[str, float]:
+    """Coverage of the 2.5–97.5% range of ``draws`` ``[n, rows, columns]`` and of ±1.96 × their std."""
+    low, high = np.quantile(draws, [0.025, 0.975], axis=0)
+    centre, spread = draws.mean(0), draws.std(0)
+    return {
+        "coverage_draws": interval_coverage(truth, low, high, scored),
+        "coverage_sd": interval_coverage(truth, centre - Z_95 * spread, centre + Z_95 * spread, scored),
+    }
+
+
+def vsae_uncertainty(
+    imputer: VSAEImputer, table: UCITable, split: MaskedSplit, seed: int
+) -> dict[str, float]:
+    """How well VSAE's uncertainty is calibrated on the scored test cells: coverage of the 95% range
+    of ``sample_imputations(n=50)`` and of ±1.96 × ``uncertainty`` (numerical cells), and the expected
+    calibration error of ``class_probabilities`` (categorical cells)."""
+    out: dict[str, float] = {}
+    if table.numerical:
+        scored = split.scored[:, [split.test.columns.get_loc(c) for c in table.numerical]]
+        truth = split.test[table.numerical].to_numpy(dtype=float)
+        samples = imputer.sample_imputations(split.test_masked, n=UNCERTAINTY_DRAWS, random_state=seed)
+        draws = np.stack([sample[table.numerical].to_numpy(dtype=float) for sample in samples])
+        out["coverage_draws"] = draw_coverage(truth, draws, scored)["coverage_draws"]
+        point = imputer.transform(split.test_masked)[table.numerical].to_numpy(dtype=float)
+        spread = imputer.uncertainty(split.test_masked, n=UNCERTAINTY_DRAWS, random_state=seed)
+        spread = spread[table.numerical].to_numpy(dtype=float)
+        out["coverage_sd"] = interval_coverage(truth, point - Z_95 * spread, point + Z_95 * spread, scored)
+    if table.categorical:
+        probabilities = imputer.class_probabilities(split.test_masked, n=UNCERTAINTY_DRAWS, random_state=seed)
+        confidence, correct = [], []
+        for name in table.categorical:
+            rows = split.scored[:, split.test.columns.get_loc(name)]
+            block = probabilities[name].to_numpy()[rows]
+            predicted = np.asarray(probabilities[name].columns, dtype=object)[block.argmax(1)]
+            truth = split.test[name].to_numpy()[rows]
+            confidence.append(block.max(1))
+            correct.append(predicted.astype(str) == truth.astype(str))
+        out["ece"] = expected_calibration_error(np.concatenate(confidence), np.concatenate(correct))
+    return out
+
+
+def iterative_posterior_cell(table: UCITable, split: MaskedSplit, seed: int) -> dict[str, Any]:
+    """The uncertainty peer: ``UNCERTAINTY_DRAWS`` scikit-learn IterativeImputers with
+    ``sample_posterior=True`` (seeds ``1000·seed + k``) on the numerical columns; the point imputation
+    is the mean of the draws."""
+    if table.categorical:
+        raise VSAEError(
+            f"{UNCERTAINTY_PEER} scores numerical tables only; {table.name!r} has categorical columns"
+        )
+    train, test = split.train_masked[table.numerical], split.test_masked[table.numerical]
+    start = time.perf_counter()
+    draws = np.stack(
+        [
+            IterativeImputer(sample_posterior=True, random_state=1000 * seed + k).fit(train).transform(test)
+            for k in range(UNCERTAINTY_DRAWS)
+        ]
+    )
+    seconds = time.perf_counter() - start
+    imputed = pd.DataFrame(draws.mean(0), columns=table.numerical)
+    truth = split.test[table.numerical]
+    scored = split.scored[:, [split.test.columns.get_loc(c) for c in table.numerical]]
+    return {
+        "metrics": {"nrmse": nrmse(truth, imputed, scored, table.numerical)},
+        "uncertainty": draw_coverage(truth.to_numpy(dtype=float), draws, scored),
+        "fit_seconds": seconds,
+        "draws": UNCERTAINTY_DRAWS,
+        "rows": {"train": len(split.train), "test": len(split.test)},
+    }
+
+
 def tabular_cell(cell: Cell, budget: Budget) -> dict[str, Any]:
     """Fit ``cell.method`` on the masked training split of ``cell.dataset``, impute and score the
     masked test split; the body of the cell's record."""
-    table = load_uci(cell.dataset)
+    table = load_table(cell.dataset)
     frame = table.frame
     if budget.tabular_rows is not None and len(frame) > budget.tabular_rows:
         rows = np.sort(np.random.default_rng(0).choice(len(frame), budget.tabular_rows, replace=False))
         frame = frame.iloc[rows].reset_index(drop=True)
     ratio = cell.setting.ratio if cell.setting.ratio is not None else 0.5
     split = masked_split(frame, cell.seed, ratio, cell.setting.mechanism)
+    if cell.method == UNCERTAINTY_PEER:
+        return iterative_posterior_cell(table, split, cell.seed)
     imputer = _tabular_imputer(cell.method, cell.seed, budget)
     training = split.train if cell.method in NEURAL_REFERENCES else split.train_masked
     start = time.perf_counter()
@@ -78,6 +171,8 @@ def tabular_cell(cell: Cell, budget: Budget) -> dict[str, Any]:
         _, mask = imputer.generate(budget.generated_rows, random_state=cell.seed)
         record["generated_missing_ratio"] = missing_ratio(np.asarray(mask, dtype=bool))
         record["generated_rows"] = budget.generated_rows
+        record["refit_epochs"] = imputer.history_.refit_epochs
+        record["uncertainty"] = vsae_uncertainty(imputer, table, split, cell.seed)
     elif hasattr(imputer, "n_parameters_"):
         record["n_parameters"] = imputer.n_parameters_
         record["vsae_parameters"] = imputer.vsae_parameters_
