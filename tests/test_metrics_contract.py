@@ -65,6 +65,15 @@ def test_nrmse_pooled_shifts_a_constant_reference_column_without_scaling() -> No
     # Scaled truth (x - 2) / 1 = (-2, -1, 0): variance 1 (ddof=1); errors (1, 0, 0): mean square 1/3.
     value = nrmse_pooled(truth, imputed, scored, ["flat"], minmax_reference=reference)
     assert value == pytest.approx(np.sqrt(1 / 3))
+    # Pooled with a column of span 2, the shift-only scaling shows: flat scaled (-2, -1, 0) with
+    # errors (1, 0, 0), other scaled (0, 0.5, 1) with errors (0, 0.5, 0).
+    imputed.loc[1, "other"] = 2.0
+    both = np.ones((3, 2), dtype=bool)
+    pooled_truth = np.array([-2.0, -1.0, 0.0, 0.0, 0.5, 1.0])
+    expected = np.sqrt(np.mean(np.array([1.0, 0, 0, 0, 0.5, 0]) ** 2) / np.var(pooled_truth, ddof=1))
+    assert nrmse_pooled(truth, imputed, both, ["flat", "other"], minmax_reference=reference) == (
+        pytest.approx(expected)
+    )
 
 
 def test_nrmse_pooled_with_exactly_two_cells_and_a_variance_of_one() -> None:
