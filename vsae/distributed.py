@@ -4,7 +4,9 @@ vsae trains on several processes (CPU cores, GPUs or machines) with PyTorch's ow
 processes are started by ``torchrun``, which sets ``WORLD_SIZE``, ``RANK``, ``LOCAL_RANK``,
 ``MASTER_ADDR`` and ``MASTER_PORT``; :func:`process_group` joins them (gloo on the CPU, NCCL on CUDA).
 Every process holds the whole table; the trainer (:mod:`vsae.train`) splits the training rows among
-them with a ``DistributedSampler`` and averages gradients with ``DistributedDataParallel``.
+them with a ``DistributedSampler`` (:func:`sampled_batches`), averages gradients with
+``DistributedDataParallel`` (:func:`loss_function`) and adds up each epoch's loss sums over the
+processes (:func:`summed_over_processes`).
 
 Outside ``torchrun`` (no ``WORLD_SIZE`` above 1, no process group) every helper here is the identity
 of the single-process case: rank 0 of a world of one.
@@ -12,6 +14,8 @@ of the single-process case: rank 0 of a world of one.
 
 from __future__ import annotations
 
+import functools
+import math
 import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -19,8 +23,12 @@ from typing import Any, TypeVar
 
 import torch
 import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DistributedSampler
 
 from vsae.errors import VSAEError
+from vsae.model.objective import LossTerms
 
 if dist.is_available():
     # Imported before any process group exists, on purpose: its functions take ``group=group.WORLD``
@@ -30,6 +38,8 @@ if dist.is_available():
     import torch.distributed.nn
 
 T = TypeVar("T")
+#: ``(network, x, observed, past_warmup) -> LossTerms``: a training objective (:class:`vsae.train.Objective`).
+ObjectiveFunction = Callable[[nn.Module, torch.Tensor, torch.Tensor, bool], LossTerms]
 
 
 def launched_world_size() -> int:
@@ -162,3 +172,65 @@ def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
     if is_distributed():
         dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
     return tensor
+
+
+class LossModule(nn.Module):
+    """A network and its objective as one module whose ``forward`` returns the loss terms.
+
+    Objectives call ``network.encode``/``network.decode`` rather than ``network(...)``, which would
+    bypass the hooks by which ``DistributedDataParallel`` synchronises gradients; wrapping the pair
+    routes every training computation through this ``forward``.
+    """
+
+    def __init__(self, network: nn.Module, objective: ObjectiveFunction) -> None:
+        super().__init__()
+        self.network = network
+        self.objective = objective
+
+    def forward(self, x: torch.Tensor, observed: torch.Tensor, past_warmup: bool) -> LossTerms:
+        return self.objective(self.network, x, observed, past_warmup)
+
+
+def loss_function(model: nn.Module, objective: ObjectiveFunction) -> Callable[..., LossTerms]:
+    """``(x, observed, past_warmup) -> LossTerms``: the objective itself on one process, its
+    ``DistributedDataParallel`` wrapper when training data-parallel."""
+    if not is_distributed():
+        return functools.partial(objective, model)
+    device = next(model.parameters()).device
+    return DistributedDataParallel(
+        LossModule(model, objective), device_ids=[device.index] if device.type == "cuda" else None
+    )
+
+
+def sampled_batches(
+    n: int, batch_size: int, epoch: int, seed: int, device: torch.device
+) -> list[torch.Tensor]:
+    """Row indices of this process's mini-batches of an epoch in data-parallel training.
+
+    This process's share of the ``n`` rows from a ``DistributedSampler`` (seeded, reshuffled every
+    epoch, padded by a few repeated rows so that every process takes the same number of steps), in
+    steps of ``batch_size / world`` rows (at least 2), so that ``batch_size`` stays the number of
+    rows per optimiser step over all processes. (The single-process trainer shuffles with
+    ``torch.randperm`` instead, from its own random stream.)
+    """
+    sampler = DistributedSampler(
+        range(n),  # type: ignore[arg-type]
+        num_replicas=world_size(),
+        rank=dist.get_rank() if is_distributed() else 0,
+        shuffle=True,
+        seed=seed,
+    )
+    sampler.set_epoch(epoch)
+    per_process = max(2, math.ceil(batch_size / world_size()))
+    return list(torch.as_tensor(list(sampler), device=device).split(per_process))
+
+
+def summed_over_processes(
+    sums: dict[str, torch.Tensor], kl_blocks: torch.Tensor, batches: int
+) -> tuple[dict[str, torch.Tensor], torch.Tensor, int]:
+    """An epoch's loss sums, KL sums and batch count added up over all processes (one all-reduce)."""
+    keys = sorted(sums)
+    packed = torch.cat([torch.stack([sums[k] for k in keys]), kl_blocks, kl_blocks.new_tensor([batches])])
+    all_reduce_sum(packed)
+    totals = dict(zip(keys, packed[: len(keys)], strict=True))
+    return totals, packed[len(keys) : -1], int(packed[-1])

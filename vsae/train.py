@@ -17,35 +17,36 @@ one its share of every epoch's shuffled rows and ``DistributedDataParallel`` ave
 settings mean what they mean on one process. Loss sums are added up over the processes once per
 epoch; the validation score is computed by rank 0 and sent to all, so every process takes the same
 best-epoch and early-stopping decisions; progress bar and checkpoints belong to rank 0.
+
+The loop is a :class:`Trainer` of named steps: :meth:`Trainer.train_step` (one optimiser step on one
+batch), :meth:`Trainer.train_epoch` (one pass over the shuffled batches), :meth:`Trainer.score` and
+:class:`Selection` (the kept epoch, the patience, the decision to stop), and :meth:`Trainer.fit`, the
+loop over epochs, which calls its callbacks (:class:`Callback`): the progress bar
+(:class:`ProgressBar`) and the checkpoints (:class:`Checkpointing`, the state itself in
+:mod:`vsae.checkpoint`). The process-group parts of the loop are in :mod:`vsae.distributed`.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
-import hashlib
-import json
 import math
-import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
-from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DistributedSampler
 from tqdm.auto import tqdm
 
 from vsae import budget, distributed
+from vsae.checkpoint import Checkpoint, run_fingerprint  # also importable from here, as before
 from vsae.errors import TrainingDivergedError, VSAEError
 from vsae.model.likelihoods import Likelihoods
 from vsae.model.objective import LossTerms, SelectiveELBO
 from vsae.model.vsae import VSAE, VSAEConfig
-from vsae.persistence import load_folder, save_folder
 from vsae.schema import Schema
 
 #: Below this many validation rows the score is too noisy to select on: train on all rows instead.
@@ -442,57 +443,6 @@ def validation_score(model: Network, validation: _Validation) -> float:
     return float((error * validation.hidden).sum() / validation.hidden.sum())
 
 
-class Checkpoint:
-    """A training-state folder (``config.json`` + ``model.safetensors``, written atomically).
-
-    It is tied to one run by a fingerprint of the data, the settings and the network, so that
-    resuming can never continue a different run. In data-parallel training rank 0 alone writes it.
-    """
-
-    KIND = "training-checkpoint"
-
-    def __init__(self, directory: str | os.PathLike[str], every: int, resume: bool, fingerprint: str) -> None:
-        self.directory = Path(directory)
-        self.every = every
-        self.resume = resume
-        self.fingerprint = fingerprint
-
-    def save(self, meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
-        if not distributed.is_main_process():
-            return
-        save_folder(
-            self.directory, {"estimator": self.KIND, "fingerprint": self.fingerprint, **meta}, tensors
-        )
-
-    def load(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]] | None:
-        """The saved state, or None when there is no checkpoint yet."""
-        if not self.directory.exists():
-            return None
-        meta, tensors = load_folder(self.directory)
-        if meta.get("estimator") != self.KIND:
-            raise VSAEError(f"{str(self.directory)!r} is not a training checkpoint")
-        if meta.get("fingerprint") != self.fingerprint:
-            raise VSAEError(
-                f"the checkpoint in {str(self.directory)!r} belongs to a run with other data or settings; "
-                "remove it or fit without resume"
-            )
-        return meta, tensors
-
-
-def run_fingerprint(x: np.ndarray, observed: np.ndarray, config: TrainConfig, model: nn.Module) -> str:
-    """Hash of what determines a training run: data, observation mask, settings, network and, when
-    training data-parallel, the number of processes."""
-    digest = hashlib.sha256()
-    digest.update(np.ascontiguousarray(observed).tobytes())
-    digest.update(np.ascontiguousarray(x).tobytes())
-    digest.update(json.dumps(config.fingerprint_fields(), sort_keys=True, default=str).encode())
-    digest.update(repr(getattr(model, "config", None)).encode())
-    digest.update(repr([(k, tuple(v.shape)) for k, v in model.state_dict().items()]).encode())
-    if distributed.is_distributed():
-        digest.update(f"world size {distributed.world_size()}".encode())
-    return digest.hexdigest()
-
-
 #: Devices with a fused (single-kernel) Adam in every supported torch release.
 _FUSED_ADAM_DEVICES = frozenset({"cpu", "cuda"})
 
@@ -507,117 +457,296 @@ def adam_optimiser(parameters: list[nn.Parameter], learning_rate: float) -> torc
     return torch.optim.Adam(parameters, lr=learning_rate, fused=fused or None)
 
 
-class _Optimisation:
-    """The state of one training run: everything a checkpoint must hold to continue it exactly."""
+class Callback:
+    """Hooks into :meth:`Trainer.fit`; each does nothing unless a subclass overrides it.
 
-    def __init__(self, model: Any, config: TrainConfig) -> None:
+    The trainer calls its callbacks in the order of its ``callbacks`` list:
+
+    - ``on_train_begin(trainer)`` once, before the first epoch (a resumed run's state is restored
+      there, by :class:`Checkpointing`, so that callbacks after it see the restored state);
+    - ``on_epoch_end(trainer, record)`` after every epoch, once its record is in ``trainer.history``,
+      the selection has seen it and the stopping decision is taken (``trainer.stop_training``);
+    - ``on_train_end(trainer)`` once training is over (``trainer.finished``), before the model is
+      given the selected epoch's weights.
+
+    None is called after an exception (a diverged loss, an interruption).
+    """
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        """Called once before the first epoch."""
+
+    def on_epoch_end(self, trainer: Trainer, record: dict[str, float]) -> None:
+        """Called after every epoch with its record."""
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        """Called once when training is over."""
+
+
+class ProgressBar(Callback):
+    """A progress bar over the epochs (tqdm) showing the last epoch's loss and selection score."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        self.bar = tqdm(
+            desc="vsae fit",
+            unit="epoch",
+            leave=False,
+            initial=trainer.epochs_done,
+            total=trainer.config.epochs,
+        )
+
+    def on_epoch_end(self, trainer: Trainer, record: dict[str, float]) -> None:
+        score = record[trainer.score_key]
+        self.bar.set_postfix(loss=f"{record['loss']:.3f}", score=f"{score:.4f}", refresh=False)
+        self.bar.update()
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        self.bar.close()
+
+
+class Checkpointing(Callback):
+    """Saves the training state to ``checkpoint`` every ``checkpoint.every`` epochs and when training
+    ends; with ``checkpoint.resume``, first restores the saved state (if there is one).
+
+    The epoch at which training stops early is saved once, by ``on_train_end``, as a finished run: a
+    checkpoint of it as unfinished would resume into epochs the uninterrupted run never trains.
+    """
+
+    def __init__(self, checkpoint: Checkpoint) -> None:
+        self.checkpoint = checkpoint
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        if self.checkpoint.resume:
+            self.checkpoint.restore_run(trainer)
+
+    def on_epoch_end(self, trainer: Trainer, record: dict[str, float]) -> None:
+        if not trainer.stop_training and trainer.epochs_done % self.checkpoint.every == 0:
+            self.checkpoint.save_run(trainer)
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        self.checkpoint.save_run(trainer)
+
+
+@dataclass
+class Selection:
+    """Model selection and early stopping: which epoch's weights to keep, and when to stop.
+
+    Epochs are numbered from 1. Epochs after ``start`` are eligible: an eligible epoch scoring below
+    ``best_score`` (lower is better) becomes the kept one, its weights copied to ``best_state``, and
+    resets ``since_best``; any other eligible epoch adds one to ``since_best``. Training stops after
+    an epoch past ``min_epochs`` at which ``since_best`` has reached ``patience``.
+
+    Without held-out cells (``held_out`` False) there is nothing honest to select on: every epoch is
+    kept in turn (the last one wins, no weights are copied) and training never stops early.
+    ``best_score``, ``since_best`` and ``best_state`` are checkpointed (:mod:`vsae.checkpoint`).
+    """
+
+    held_out: bool
+    start: int = 0
+    min_epochs: int = 0
+    patience: int = 0
+    best_score: float = math.inf
+    since_best: int = 0
+    best_state: dict[str, torch.Tensor] | None = None
+
+    @classmethod
+    def for_run(cls, config: TrainConfig, objective: Objective, held_out: bool) -> Selection:
+        """The selection ``config`` asks for. With ``select_after_warmup`` and an objective that
+        ``changes_at_warmup``, the epochs of the warm-up are never kept nor counted by the patience;
+        training never stops before the warm-up has ended."""
+        changes = config.select_after_warmup and getattr(objective, "changes_at_warmup", False)
+        start = config.warmup_epochs if changes else 0
+        return cls(held_out, start, max(config.warmup_epochs, start), config.patience)
+
+    def update(self, epoch: int, score: float, model: nn.Module) -> bool:
+        """Take epoch ``epoch``'s ``score`` into account (``model`` holds its weights); True when it is
+        now the kept epoch."""
+        if not self.held_out:
+            return True
+        if epoch <= self.start:
+            return False
+        if score < self.best_score:
+            self.best_score, self.since_best = score, 0
+            self.best_state = copy.deepcopy(model.state_dict())
+            return True
+        self.since_best += 1
+        return False
+
+    def should_stop(self, epoch: int) -> bool:
+        """Whether training stops after epoch ``epoch`` (patience exhausted)."""
+        return self.held_out and epoch > self.min_epochs and self.since_best >= self.patience
+
+
+class Trainer:
+    """Trains one network with one objective, as named steps.
+
+    - :meth:`train_step`: one optimiser step on one batch (loss, backward, gradient clipping, Adam);
+    - :meth:`train_epoch`: one pass over an epoch's shuffled mini-batches, returning its record;
+    - :meth:`score`: what an epoch is selected on (the validation score, else the training loss);
+    - :attr:`selection` (:class:`Selection`): which epoch to keep, and when to stop;
+    - :meth:`fit`: the loop over the epochs, which calls the callbacks (:class:`Callback`), such as
+      the progress bar (:class:`ProgressBar`) and the checkpoints (:class:`Checkpointing`).
+
+    Parameters
+    ----------
+    model : nn.Module
+        A :class:`Network`, on its device.
+    objective : Objective
+        The loss; ``objective.changes_at_warmup`` (if present) tells the selection that epochs before
+        the end of the warm-up are trained with another objective.
+    config : TrainConfig
+        Optimisation, selection and stopping settings.
+    validation : optional
+        Held-out rows with hidden observed cells, scored after every epoch; without them the last
+        epoch is kept and training never stops early.
+    callbacks : sequence of Callback
+        Called in this order.
+    optimiser : torch.optim.Optimizer, optional
+        Default: :func:`adam_optimiser` with ``config.learning_rate``.
+
+    The run's state (``model``, ``optimiser``, ``history``, ``selection``, ``finished``) is what a
+    checkpoint holds (:func:`vsae.checkpoint.training_state`).
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        objective: Objective,
+        config: TrainConfig,
+        validation: _Validation | None = None,
+        callbacks: Sequence[Callback] = (),
+        optimiser: torch.optim.Optimizer | None = None,
+    ) -> None:
         self.model = model
-        self.optimiser = adam_optimiser(list(model.parameters()), config.learning_rate)
+        self.objective = objective
+        self.config = config
+        self.validation = validation
+        self.callbacks = list(callbacks)
+        if optimiser is None:
+            optimiser = adam_optimiser(list(model.parameters()), config.learning_rate)
+        self.optimiser = optimiser
         self.history = History()
-        self.best_score = math.inf
-        self.since_best = 0
-        self.best_state: dict[str, torch.Tensor] | None = None
+        self.selection = Selection.for_run(config, objective, held_out=validation is not None)
         self.finished = False
+        #: Set after an epoch when the selection decides to stop (callbacks read it in on_epoch_end).
+        self.stop_training = False
 
     @property
     def epochs_done(self) -> int:
+        """Epochs trained so far (a resumed run's included)."""
         return len(self.history.epochs)
 
-    def to_checkpoint(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-        tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
-        if self.best_state is not None:
-            tensors.update({f"best.{k}": v for k, v in self.best_state.items()})
-        optimiser = self.optimiser.state_dict()
-        for index, state in optimiser["state"].items():
-            tensors.update({f"optimiser.{index}.{k}": torch.as_tensor(v) for k, v in state.items()})
-        for index, rng_state in enumerate(distributed.all_gather_objects(torch.get_rng_state())):
-            tensors[_rng_key(index)] = rng_state
-        meta = {
-            "history": self.history.to_dict(),
-            "best_score": self.best_score if math.isfinite(self.best_score) else None,
-            "since_best": self.since_best,
-            "has_best": self.best_state is not None,
-            "finished": self.finished,
-            "param_groups": optimiser["param_groups"],
-        }
-        return meta, tensors
+    @property
+    def score_key(self) -> str:
+        """Key of the score in an epoch's record: ``validation_score`` on held-out cells, else
+        ``selection_score`` (the training loss)."""
+        return "validation_score" if self.validation is not None else "selection_score"
 
-    def restore(self, meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
-        def part(prefix: str) -> dict[str, torch.Tensor]:
-            return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+    @functools.cached_property
+    def loss_function(self) -> Callable[..., LossTerms]:
+        """``(x, observed, past_warmup) -> LossTerms``: the objective on this network, wrapped for
+        data-parallel training when there are several processes (:func:`vsae.distributed.loss_function`)."""
+        return distributed.loss_function(self.model, self.objective)
 
-        self.model.load_state_dict(part("model."))
-        device = next(self.model.parameters()).device
-        self.best_state = {k: v.to(device) for k, v in part("best.").items()} if meta["has_best"] else None
-        state: dict[int, dict[str, torch.Tensor]] = {}
-        for key, value in part("optimiser.").items():
-            index, name = key.split(".", 1)
-            state.setdefault(int(index), {})[name] = value.to(device) if name != "step" else value
-        self.optimiser.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
-        torch.set_rng_state(tensors[_rng_key(distributed.rank())])
-        self.history = History.from_dict(meta["history"])
-        self.best_score = math.inf if meta["best_score"] is None else meta["best_score"]
-        self.since_best = meta["since_best"]
-        self.finished = meta["finished"]
+    def batch_size(self, rows: int) -> int:
+        """Rows per optimiser step for ``rows`` training rows: small tables get smaller batches
+        (at least ``MIN_BATCHES_PER_EPOCH`` steps per epoch), large ones larger (:mod:`vsae.budget`)."""
+        return budget.batch_size_for_rows(rows, self.config.batch_size, MIN_BATCHES_PER_EPOCH)
 
+    def train_step(self, x: torch.Tensor, observed: torch.Tensor, past_warmup: bool) -> LossTerms:
+        """One optimiser step on one batch: the objective's loss terms, backward, gradient clipping
+        to ``config.clip_grad_norm``, an optimiser step. Returns the batch's loss terms (on the
+        device: nothing here waits for the device)."""
+        terms = self.loss_function(x, observed, past_warmup)
+        self.optimiser.zero_grad(set_to_none=True)
+        terms.total.backward()
+        if self.config.clip_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_grad_norm)
+        self.optimiser.step()
+        return terms
 
-def _rng_key(rank: int) -> str:
-    """Checkpoint key of a process's random state (each process has its own noise stream)."""
-    return f"rng.{rank}" if distributed.is_distributed() else "rng"
+    def train_epoch(self, x: torch.Tensor, observed: torch.Tensor, epoch: int) -> dict[str, float]:
+        """Epoch ``epoch`` (numbered from 0): one :meth:`train_step` per shuffled mini-batch of the
+        training rows ``x``/``observed``.
 
+        Returns the epoch's record: every loss term's mean over the batches (over every process's
+        batches when data-parallel; one device synchronisation per epoch) and ``"epoch"``, numbered
+        from 1. Sets ``history.kl_per_modality`` to the epoch's mean KL of each modality. Raises
+        :class:`TrainingDivergedError` when the loss is not finite.
+        """
+        self.model.train()
+        past_warmup = epoch >= self.config.warmup_epochs
+        sums: dict[str, torch.Tensor] = {}
+        kl_blocks = torch.zeros(len(self.model.schema), device=x.device)
+        batches = 0
+        n = x.shape[0]
+        for index in _epoch_batches(n, self.batch_size(n), epoch, self.config.seed, x.device):
+            if index.numel() < 2:  # batch norm cannot normalise a single row
+                continue
+            terms = self.train_step(x[index], observed[index], past_warmup)
+            for key, value in terms.detached().items():
+                sums[key] = sums.get(key, 0.0) + value
+            kl_blocks += terms.kl_per_modality
+            batches += 1
+        if distributed.is_distributed():
+            sums, kl_blocks, batches = distributed.summed_over_processes(sums, kl_blocks, batches)
+        record = {key: float(value) / batches for key, value in sums.items()}  # one sync per epoch
+        if not math.isfinite(record["loss"]):
+            raise TrainingDivergedError(
+                f"the training loss became {record['loss']} at epoch {epoch + 1}; "
+                f"try a lower learning_rate (it is {self.config.learning_rate:g})"
+            )
+        record["epoch"] = epoch + 1
+        self.history.kl_per_modality = (kl_blocks / batches).tolist()
+        return record
 
-class _LossModule(nn.Module):
-    """A network and its objective as one module whose ``forward`` returns the loss terms.
+    def score(self, record: dict[str, float]) -> float:
+        """What the epoch of ``record`` is selected on (lower is better): the validation score of the
+        model as it is (:func:`validation_score`, computed by rank 0 and sent to every process, so
+        that all select and stop alike), or the epoch's training loss without held-out cells."""
+        if self.validation is None:
+            return record["loss"]
+        return distributed.computed_on_main(functools.partial(validation_score, self.model, self.validation))
 
-    Objectives call ``network.encode``/``network.decode`` rather than ``network(...)``, which would
-    bypass the hooks by which ``DistributedDataParallel`` synchronises gradients; wrapping the pair
-    routes every training computation through this ``forward``.
-    """
-
-    def __init__(self, network: nn.Module, objective: Objective) -> None:
-        super().__init__()
-        self.network = network
-        self.objective = objective
-
-    def forward(self, x: torch.Tensor, observed: torch.Tensor, past_warmup: bool) -> LossTerms:
-        return self.objective(self.network, x, observed, past_warmup)
-
-
-def _loss_function(model: nn.Module, objective: Objective) -> Callable[..., LossTerms]:
-    """``(x, observed, past_warmup) -> LossTerms``: the objective itself on one process, its
-    ``DistributedDataParallel`` wrapper when training data-parallel."""
-    if not distributed.is_distributed():
-        return functools.partial(objective, model)
-    device = next(model.parameters()).device
-    return DistributedDataParallel(
-        _LossModule(model, objective), device_ids=[device.index] if device.type == "cuda" else None
-    )
+    def fit(self, x: torch.Tensor, observed: torch.Tensor) -> History:
+        """Train on the rows ``x``/``observed`` from the current state (a resumed run continues) to
+        ``config.epochs`` epochs or an early stop; the model ends with the selected epoch's weights,
+        rank 0's on every process (batch-norm statistics drift apart between processes)."""
+        for callback in self.callbacks:
+            callback.on_train_begin(self)
+        _ = self.loss_function  # built once a resumed state is in place
+        for epoch in range(self.epochs_done, self.config.epochs) if not self.finished else range(0):
+            record = self.train_epoch(x, observed, epoch)
+            record[self.score_key] = score = self.score(record)
+            self.history.epochs.append(record)
+            if self.selection.update(epoch + 1, score, self.model):
+                self.history.best_epoch = epoch + 1
+            self.stop_training = self.selection.should_stop(epoch + 1)
+            if self.stop_training:
+                self.history.stopped_early = True
+            for callback in self.callbacks:
+                callback.on_epoch_end(self, record)
+            if self.stop_training:
+                break
+        self.finished = True
+        for callback in self.callbacks:
+            callback.on_train_end(self)
+        if self.selection.best_state is not None:
+            self.model.load_state_dict(self.selection.best_state)
+        distributed.broadcast_tensors_(self.model.state_dict().values())
+        return self.history
 
 
 def _epoch_batches(
     n: int, batch_size: int, epoch: int, seed: int, device: torch.device
 ) -> list[torch.Tensor]:
     """Row indices of the epoch's mini-batches: a random permutation on one process; when data-parallel,
-    this process's share from a ``DistributedSampler`` (seeded, reshuffled every epoch, padded by a
-    few repeated rows so that every process takes the same number of steps), ``batch_size / world``
-    rows (at least 2) per step."""
+    this process's share (:func:`vsae.distributed.sampled_batches`)."""
     if not distributed.is_distributed():
         return list(torch.randperm(n, device=device).split(batch_size))
-    sampler = DistributedSampler(range(n), shuffle=True, seed=seed)  # type: ignore[arg-type]
-    sampler.set_epoch(epoch)
-    per_process = max(2, math.ceil(batch_size / distributed.world_size()))
-    return list(torch.as_tensor(list(sampler), device=device).split(per_process))
-
-
-def _summed_over_processes(
-    sums: dict[str, torch.Tensor], kl_blocks: torch.Tensor, batches: int
-) -> tuple[dict[str, torch.Tensor], torch.Tensor, int]:
-    """An epoch's loss sums, KL sums and batch count added up over all processes (one all-reduce)."""
-    keys = sorted(sums)
-    packed = torch.cat([torch.stack([sums[k] for k in keys]), kl_blocks, kl_blocks.new_tensor([batches])])
-    distributed.all_reduce_sum(packed)
-    totals = dict(zip(keys, packed[: len(keys)], strict=True))
-    return totals, packed[len(keys) : -1], int(packed[-1])
+    return distributed.sampled_batches(n, batch_size, epoch, seed, device)
 
 
 def _optimise(
@@ -629,93 +758,11 @@ def _optimise(
     config: TrainConfig,
     checkpoint: Checkpoint | None = None,
 ) -> History:
-    run = _Optimisation(model, config)
-    if checkpoint is not None and checkpoint.resume:
-        restored = distributed.computed_on_main(checkpoint.load)
-        if restored is not None:
-            try:
-                run.restore(*restored)
-            except (KeyError, ValueError, TypeError, RuntimeError) as error:
-                first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-                raise VSAEError(
-                    f"the checkpoint in {str(checkpoint.directory)!r} is damaged ({first}); "
-                    "remove it or fit without resume"
-                ) from error
-    history = run.history
-    n = x.shape[0]
-    # Small tables get smaller batches (several optimiser steps per epoch), large ones larger (budget).
-    batch_size = budget.batch_size_for_rows(n, config.batch_size, MIN_BATCHES_PER_EPOCH)
-    progress = tqdm(
-        range(run.epochs_done, config.epochs) if not run.finished else range(0),
-        desc="vsae fit",
-        unit="epoch",
-        disable=config.verbose <= 0 or not distributed.is_main_process(),
-        leave=False,
-        initial=run.epochs_done,
-        total=config.epochs,
-    )
-    loss_function = _loss_function(model, objective)
-    # Epochs before this one are never kept, nor counted by the patience.
-    selection_start = (
-        config.warmup_epochs
-        if config.select_after_warmup and getattr(objective, "changes_at_warmup", False)
-        else 0
-    )
-    for epoch in progress:
-        model.train()
-        past_warmup = epoch >= config.warmup_epochs
-        sums: dict[str, torch.Tensor] = {}
-        kl_blocks = torch.zeros(len(model.schema), device=x.device)
-        batches = 0
-        for index in _epoch_batches(n, batch_size, epoch, config.seed, x.device):
-            if index.numel() < 2:  # batch norm cannot normalise a single row
-                continue
-            terms = loss_function(x[index], observed[index], past_warmup)
-            run.optimiser.zero_grad(set_to_none=True)
-            terms.total.backward()
-            if config.clip_grad_norm is not None:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad_norm)
-            run.optimiser.step()
-            for key, value in terms.detached().items():
-                sums[key] = sums.get(key, 0.0) + value
-            kl_blocks += terms.kl_per_modality
-            batches += 1
-        if distributed.is_distributed():
-            sums, kl_blocks, batches = _summed_over_processes(sums, kl_blocks, batches)
-        record = {key: float(value) / batches for key, value in sums.items()}  # one sync per epoch
-        if not math.isfinite(record["loss"]):
-            raise TrainingDivergedError(
-                f"the training loss became {record['loss']} at epoch {epoch + 1}; "
-                f"try a lower learning_rate (it is {config.learning_rate:g})"
-            )
-        record["epoch"] = epoch + 1
-        if validation is None:
-            score = record["loss"]
-        else:  # scored once, by rank 0, so that every process selects and stops alike
-            score = distributed.computed_on_main(functools.partial(validation_score, model, validation))
-        record["validation_score" if validation is not None else "selection_score"] = score
-        history.epochs.append(record)
-        history.kl_per_modality = (kl_blocks / batches).tolist()
-        progress.set_postfix(loss=f"{record['loss']:.3f}", score=f"{score:.4f}")
-        if validation is None:
-            # Without held-out cells there is nothing honest to select on: keep the last epoch.
-            history.best_epoch = epoch + 1
-        elif epoch >= selection_start and score < run.best_score:
-            run.best_score, run.since_best, history.best_epoch = score, 0, epoch + 1
-            run.best_state = copy.deepcopy(model.state_dict())
-        elif epoch >= selection_start:
-            run.since_best += 1
-        may_stop = epoch + 1 > max(config.warmup_epochs, selection_start)
-        if validation is not None and may_stop and run.since_best >= config.patience:
-            history.stopped_early = True
-            break
-        if checkpoint is not None and (epoch + 1) % checkpoint.every == 0:
-            checkpoint.save(*run.to_checkpoint())
-    run.finished = True
+    """Train ``model`` with a :class:`Trainer`: checkpoints (resumed first) and, at ``verbose`` ≥ 1
+    on rank 0, a progress bar."""
+    callbacks: list[Callback] = []
     if checkpoint is not None:
-        checkpoint.save(*run.to_checkpoint())
-    if run.best_state is not None:
-        model.load_state_dict(run.best_state)
-    # Batch-norm statistics drift apart between processes: all end with rank 0's model.
-    distributed.broadcast_tensors_(model.state_dict().values())
-    return history
+        callbacks.append(Checkpointing(checkpoint))  # first: it restores what the bar starts from
+    if config.verbose > 0 and distributed.is_main_process():
+        callbacks.append(ProgressBar())
+    return Trainer(model, objective, config, validation, callbacks).fit(x, observed)
