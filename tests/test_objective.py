@@ -144,6 +144,18 @@ def test_every_term_matches_an_independent_computation(kl_weight: float) -> None
     torch.testing.assert_close(terms.kl_per_modality.sum(), terms.kl)
 
 
+def test_the_default_objective_is_the_papers_elbo() -> None:
+    """Unweighted KL, the unobserved term on, no modality dropout: Eq. 8 as the paper writes it."""
+    model, x, observed = setup(seed=9)
+    with spy_encode(model) as seen:
+        terms = SelectiveELBO()(model, x, observed, past_warmup=True)
+    assert all(torch.equal(mask, observed) for mask in seen)
+    assert terms.unobserved_nll > 0
+    torch.testing.assert_close(
+        terms.total, terms.observed_nll + terms.unobserved_nll + terms.mask_nll + terms.kl
+    )
+
+
 def test_kl_weight_scales_the_gradient_of_the_kl_term_only() -> None:
     """Protects ``kl_weight``: d total/dθ = d(reconstruction)/dθ + w · d KL/dθ for the same draw."""
     grads = {}
