@@ -38,6 +38,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 CELLS = Path(os.environ.get("FLIGHTS_CELLS", ROOT / "docs" / "data" / "flights"))
 FIGURE = ROOT / "docs" / "figures" / "flights_scaling.png"
+CURVES_FIGURE = ROOT / "docs" / "figures" / "flights_time_to_accuracy.png"
 ROWS = (10_000, 30_000, 100_000, 336_776)
 METHODS = ("mean", "vsae", "mice", "knn", "missforest", "miceforest", "vsae_cli")
 HIDDEN_SHARE = 0.3
@@ -139,13 +140,16 @@ def _vsae_cli(masked: pd.DataFrame) -> pd.DataFrame:
         command = ["/usr/bin/time", "-v", vsae, "impute", str(source), "-o", str(target)]
         command += ["--epochs", str(epochs), "--verbose"]
         done = subprocess.run(command, capture_output=True, text=True, check=True)
-        for line in done.stderr.splitlines():
+        lines = done.stderr.replace("\r", "\n").splitlines()
+        start = max(i for i, line in enumerate(lines) if "Command being timed" in line)
+        CLI_RUN["time_v"] = [line.strip() for line in lines[start + 1 : start + 10]]
+        CLI_RUN["progress_tail"] = [line for line in lines[:start] if line.strip()][-3:]
+        for line in lines:
             if "Maximum resident set size" in line:
                 CLI_RUN["peak_rss_mb"] = round(int(line.split(":")[1]) / 1024, 1)
             if "Elapsed (wall clock)" in line:
                 CLI_RUN["cli_wall"] = line.split(": ", 1)[1].strip()
         CLI_RUN["command"] = " ".join(["vsae", "impute", "table.parquet", "-o", "out.parquet", *command[-3:]])
-        CLI_RUN["progress_tail"] = done.stderr.replace("\r", "\n").splitlines()[-30:-23]
         return pd.read_parquet(target)
 
 
@@ -182,6 +186,8 @@ def score(truth: pd.DataFrame, imputed: pd.DataFrame, hidden: np.ndarray) -> dic
 
 
 def _commit() -> str:
+    if os.environ.get("FLIGHTS_COMMIT"):  # runs from an exported copy of the repository
+        return os.environ["FLIGHTS_COMMIT"]
     try:
         return subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
@@ -248,14 +254,11 @@ def write_cell(result: dict[str, Any]) -> None:
 
 def commit_cell(path: Path, message: str) -> None:
     """Commit one cell file (retrying while another commit holds the index)."""
-    relative = str(path.relative_to(ROOT))
+    where = {"cwd": path.parent, "capture_output": True}  # the repository holding the cells
     for _ in range(20):
-        add = subprocess.run(["git", "add", relative], cwd=ROOT, capture_output=True)
+        add = subprocess.run(["git", "add", str(path)], **where)
         done = add.returncode == 0 and (
-            subprocess.run(
-                ["git", "commit", "-q", "-m", message, "--", relative], cwd=ROOT, capture_output=True
-            ).returncode
-            == 0
+            subprocess.run(["git", "commit", "-q", "-m", message, "--", str(path)], **where).returncode == 0
         )
         if done:
             return
@@ -361,6 +364,45 @@ def _plot(cells: list[dict[str, Any]]) -> None:
     fig.savefig(FIGURE, dpi=110)
 
 
+def plot_curves() -> str:
+    """Validation score against wall time for every setting in ``budget/``; a Markdown summary."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = [json.loads(p.read_text()) for p in sorted((CELLS / "budget").glob("*.json"))]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    lines = [
+        "| rows | batch | lr | warm-up | epochs | best epoch (s) | best validation score "
+        "| NRMSE | PFC | fit (s) |",
+        "|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|",
+    ]
+    for run in runs:
+        curve = [c for c in run["curve"] if c["validation_score"] is not None]
+        label = f"{run['rows']:,} rows, batch {run['batch_size']}, lr {run['learning_rate']:g}"
+        if run["warmup_epochs"] < run["epochs_run"]:
+            label += f", warm-up {run['warmup_epochs']}"
+        ax.plot(
+            [c["seconds"] for c in curve], [c["validation_score"] for c in curve], "o-", ms=3, label=label
+        )
+        best = min(curve, key=lambda c: c["validation_score"])
+        lines.append(
+            f"| {run['rows']:,} | {run['batch_size']} | {run['learning_rate']:g} | {run['warmup_epochs']} | "
+            f"{run['epochs_run']} | {best['epoch']} ({best['seconds']:.0f}) | "
+            f"{best['validation_score']:.3f} | "
+            f"{run['nrmse']:.3f} | {run['pfc']:.3f} | {run['fit_seconds']:.0f} |"
+        )
+    ax.set_xlabel("wall time of the fit (s), 1 thread, machine shared (load 3-7)")
+    ax.set_ylabel("validation score (lower is better)")
+    ax.set_title("VSAE on flights: time to accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(CURVES_FIGURE, dpi=110)
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -381,6 +423,8 @@ def main(argv: list[str] | None = None) -> None:
         run_grid(args.methods.split(","), [int(r) for r in args.rows.split(",")], args.cap, args.commit)
     else:
         print(report())
+        print()
+        print(plot_curves())
 
 
 if __name__ == "__main__":
