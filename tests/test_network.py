@@ -89,7 +89,10 @@ def test_sizes_depth_and_batch_norm_shape_every_network() -> None:
     assert linear_widths(net.multimodal) == [(width + m, 8), (8, 8), (8, 2 * latent * m)]
     assert linear_widths(net.mask_decoder) == [(latent * m, 5), (5, 5), (5, m)]
     assert linear_widths(net.data_decoder) == [(latent * m + m, 7), (7, 7), (7, width)]
-    assert sum(isinstance(x, nn.BatchNorm1d) for x in net.modules()) >= 3
+    for part in (net.multimodal, net.mask_decoder, net.data_decoder):  # after the first layer only
+        assert [type(x) for x in part][:2] == [nn.Linear, nn.BatchNorm1d]
+        assert sum(isinstance(x, nn.BatchNorm1d) for x in part.modules()) == 1
+    assert sum(type(x).__name__ == "GroupedBatchNorm" for x in net.unimodal.modules()) == len(net.unimodal)
     plain = model(batch_norm=False, depth=1)
     assert not any(isinstance(x, nn.BatchNorm1d) for x in plain.modules())
     assert not any("norm" in type(x).__name__.lower() for x in plain.unimodal.modules())
