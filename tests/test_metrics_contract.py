@@ -221,3 +221,60 @@ REFUSALS: list[tuple[str, Callable[[], Any], str]] = [
 def test_every_refusal_says_what_is_wrong(call: Callable[[], Any], message: str) -> None:
     with pytest.raises(VSAEError, match=f"^{re.escape(message)}$"):
         call()
+
+
+# ------------------------------------------------------------------------------ uncertainty metrics
+
+
+def test_expected_calibration_error_by_hand() -> None:
+    """Ten equal-width bins by default; each bin's |accuracy − mean confidence| weighted by its share.
+    Confidences in four different bins (first, second, ninth, last) make every bin edge count."""
+    from vsae.metrics import expected_calibration_error
+
+    confidence = np.array([0.05, 0.15, 0.85, 0.95])
+    correct = np.array([True, False, True, False])
+    # Each alone in its bin: (0.95 + 0.15 + 0.15 + 0.95) / 4.
+    assert expected_calibration_error(confidence, correct) == pytest.approx(0.55)
+    assert expected_calibration_error(confidence, correct, bins=10) == pytest.approx(0.55)
+    # Four bins: 0.05 and 0.15 share the first (accuracy 0.5, confidence 0.1), 0.85 and 0.95 the last.
+    assert expected_calibration_error(confidence, correct, bins=4) == pytest.approx(0.5 * 0.4 + 0.5 * 0.4)
+    # The ends of [0, 1] are valid confidences.
+    assert expected_calibration_error(np.array([0.0, 1.0]), np.array([False, True])) == 0.0
+
+
+def test_interval_coverage_includes_the_bounds() -> None:
+    from vsae.metrics import interval_coverage
+
+    truth = np.array([[1.0, 2.0], [3.0, 4.0]])
+    low, high = np.array([[1.0, 0.0], [3.5, 0.0]]), np.array([[2.0, 2.0], [4.0, 1.0]])
+    scored = np.array([[True, True], [True, False]])
+    assert interval_coverage(truth, low, high, scored) == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (([0.5], [True, False]), "confidence and a boolean correct must be 1-D arrays of one length"),
+        (([[0.5]], [[True]]), "confidence and a boolean correct must be 1-D arrays of one length"),
+        (([0.5], [1]), "confidence and a boolean correct must be 1-D arrays of one length"),
+        (([], np.array([], dtype=bool)), "expected_calibration_error: no prediction to score"),
+        (([1.5], [True]), "confidence must lie in [0, 1]"),
+        (([-0.5], [True]), "confidence must lie in [0, 1]"),
+    ],
+)
+def test_expected_calibration_error_refusals(arguments: tuple[Any, Any], message: str) -> None:
+    from vsae.metrics import expected_calibration_error
+
+    confidence, correct = (np.asarray(a) for a in arguments)
+    with pytest.raises(VSAEError, match=f"^{re.escape(message)}$"):
+        expected_calibration_error(confidence, correct)
+
+
+def test_interval_coverage_refusals() -> None:
+    from vsae.metrics import interval_coverage
+
+    ones = np.ones((2, 2))
+    with pytest.raises(VSAEError, match=r"^interval_coverage: no cell to score$"):
+        interval_coverage(ones, ones, ones, np.zeros((2, 2), dtype=bool))
+    with pytest.raises(VSAEError, match="must have one shape"):
+        interval_coverage(ones, ones, np.ones(2), np.ones((2, 2), dtype=bool))
