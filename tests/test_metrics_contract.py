@@ -238,6 +238,12 @@ def test_expected_calibration_error_by_hand() -> None:
     assert expected_calibration_error(confidence, correct, bins=10) == pytest.approx(0.55)
     # Four bins: 0.05 and 0.15 share the first (accuracy 0.5, confidence 0.1), 0.85 and 0.95 the last.
     assert expected_calibration_error(confidence, correct, bins=4) == pytest.approx(0.5 * 0.4 + 0.5 * 0.4)
+    # 0.05 and 0.12 straddle the edge at 0.1 (eight bins would merge them); 0.08 and 0.095 share the
+    # first of ten bins (eleven would split them at 1/11).
+    split = np.array([True, False])
+    assert expected_calibration_error(np.array([0.05, 0.12]), split) == pytest.approx(0.5 * 0.95 + 0.5 * 0.12)
+    assert expected_calibration_error(np.array([0.05, 0.12]), split, bins=8) == pytest.approx(0.5 - 0.085)
+    assert expected_calibration_error(np.array([0.08, 0.095]), split) == pytest.approx(0.5 - 0.0875)
     # The ends of [0, 1] are valid confidences.
     assert expected_calibration_error(np.array([0.0, 1.0]), np.array([False, True])) == 0.0
 
