@@ -109,6 +109,11 @@ def test_every_method_fits_the_masked_training_split(
     pd.testing.assert_frame_equal(
         given.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False
     )
+    # A method that takes a seed gets the cell's, and runs on the CPU, as the budget says.
+    if "random_state" in record["params"] or method in ("vsae", "mice", "ae", "cvae_data"):
+        assert record["params"]["random_state"] == seed
+    if "device" in record["params"]:
+        assert record["params"]["device"] == "cpu"
     if method not in NEURAL_REFERENCES:
         # (For the references the record keeps the masked split's ratio, the protocol's setting.)
         assert record["missing_ratio"]["train"] == pytest.approx(float(given.isna().to_numpy().mean()))
