@@ -43,29 +43,53 @@ TABLES = (*UCI_DATASETS, *SKLEARN_DATASETS)
 #: Share of the observed training cells hidden for scoring a configuration.
 SELECTION_SHARE = 0.2
 
-#: name -> VSAEImputer parameters (on top of the library defaults, which ``default`` is).
+#: The settings of the previous default, one lever at a time on top of it ("pseudo_" configurations).
+_PSEUDO = {"unobserved_term": True}
+_SELECT_ALL = {"select_after_warmup": False}
+_NO_PSEUDO = {"unobserved_term": False}
+
+#: name -> VSAEImputer parameters on top of the library defaults (``default`` is the defaults).
 CONFIGS: dict[str, dict[str, Any]] = {
     "default": {},
     "paper": PAPER_SETTINGS,
-    # the defaults before selection after warm-up (selection over every epoch)
-    "select_all_epochs": {"select_after_warmup": False},
-    "no_pseudo_targets": {"unobserved_term": False},
+    # the default when this study began: Eq. 8 term on, selection over every epoch
+    "previous_default": {**_PSEUDO, **_SELECT_ALL},
+    # the Eq. 8 term on, selection after the warm-up, and one lever at a time on top of that
+    "pseudo_targets": _PSEUDO,
+    "pseudo_refit": {**_PSEUDO, "refit": True},
+    "pseudo_dropout_0": {**_PSEUDO, "modality_dropout": 0.0},
+    "pseudo_dropout_0.3": {**_PSEUDO, "modality_dropout": 0.3},
+    "pseudo_dropout_0.5": {**_PSEUDO, "modality_dropout": 0.5},
+    "pseudo_kl_0.02": {**_PSEUDO, "kl_weight": 0.02},
+    "pseudo_kl_0.02_dropout_0.3": {**_PSEUDO, "kl_weight": 0.02, "modality_dropout": 0.3},
+    "pseudo_patience_50": {**_PSEUDO, "patience": 50},
+    "pseudo_lr_3e-3": {**_PSEUDO, "learning_rate": 3e-3},
+    "pseudo_refit_patience_50": {**_PSEUDO, "refit": True, "patience": 50},
+    "pseudo_refit_dropout_0.3": {**_PSEUDO, "refit": True, "modality_dropout": 0.3},
+    "pseudo_refit_kl_0.02_dropout_0.3": {
+        **_PSEUDO,
+        "refit": True,
+        "kl_weight": 0.02,
+        "modality_dropout": 0.3,
+    },
+    "pseudo_latent_8": {**_PSEUDO, "latent_dim": 8},
+    "pseudo_learned_variance": {**_PSEUDO, "learn_numerical_variance": True},
+    "pseudo_mask_input_true": {**_PSEUDO, "mask_input": "true"},
+    "pseudo_mask_input_none": {**_PSEUDO, "mask_input": "none"},
+    # the Eq. 8 term off, selection over every epoch
+    "no_pseudo_select_all": {**_NO_PSEUDO, **_SELECT_ALL},
+    "kl_0.02_no_pseudo_select_all": {**_NO_PSEUDO, **_SELECT_ALL, "kl_weight": 0.02},
+    "refit_kl_0.02_no_pseudo_select_all": {**_NO_PSEUDO, **_SELECT_ALL, "kl_weight": 0.02, "refit": True},
+    "refit_no_pseudo_dropout_0.3_select_all": {
+        **_NO_PSEUDO,
+        **_SELECT_ALL,
+        "refit": True,
+        "modality_dropout": 0.3,
+    },
+    # levers on top of the default
     "refit": {"refit": True},
-    "dropout_0": {"modality_dropout": 0.0},
-    "dropout_0.3": {"modality_dropout": 0.3},
-    "dropout_0.5": {"modality_dropout": 0.5},
     "kl_0.02": {"kl_weight": 0.02},
-    "kl_0.02_dropout_0.3": {"kl_weight": 0.02, "modality_dropout": 0.3},
-    "patience_50": {"patience": 50},
-    "lr_3e-3": {"learning_rate": 3e-3},
-    "refit_patience_50": {"refit": True, "patience": 50},
-    "refit_dropout_0.3": {"refit": True, "modality_dropout": 0.3},
-    "refit_kl_0.02_dropout_0.3": {"refit": True, "kl_weight": 0.02, "modality_dropout": 0.3},
-    "refit_no_pseudo_dropout_0.3": {"refit": True, "unobserved_term": False, "modality_dropout": 0.3},
-    "latent_8": {"latent_dim": 8},
-    "learned_variance": {"learn_numerical_variance": True},
-    "mask_input_true": {"mask_input": "true"},
-    "mask_input_none": {"mask_input": "none"},
+    "dropout_0.3": {"modality_dropout": 0.3},
 }
 
 

@@ -38,7 +38,7 @@ def wine_subsample() -> pd.DataFrame:
 def test_selection_keeps_an_epoch_trained_with_the_unobserved_term(wine_subsample, seed):
     """With the Eq. 8 unobserved term on, the kept epoch comes after the warm-up, and the patience
     counts only epochs after it: at least warm-up + patience epochs run."""
-    imputer = VSAEImputer(random_state=seed, **SHORT).fit(wine_subsample)
+    imputer = VSAEImputer(random_state=seed, unobserved_term=True, **SHORT).fit(wine_subsample)
     history = imputer.history_
     assert history.best_epoch > SHORT["warmup_epochs"]
     assert len(history.epochs) >= SHORT["warmup_epochs"] + SHORT["patience"]
@@ -46,7 +46,9 @@ def test_selection_keeps_an_epoch_trained_with_the_unobserved_term(wine_subsampl
 
 def test_selection_over_every_epoch_is_still_available(wine_subsample):
     """``select_after_warmup=False`` scores warm-up epochs too: its best score is the lowest of all."""
-    imputer = VSAEImputer(random_state=0, select_after_warmup=False, **SHORT).fit(wine_subsample)
+    imputer = VSAEImputer(
+        random_state=0, unobserved_term=True, select_after_warmup=False, **SHORT
+    ).fit(wine_subsample)
     scores = [record["validation_score"] for record in imputer.history_.epochs]
     assert imputer.history_.best_epoch == int(np.argmin(scores)) + 1
 
@@ -105,3 +107,15 @@ def test_multiple_imputations_cover_about_95_percent(gaussian_fit):
     low, high = np.quantile(draws, [0.025, 0.975], axis=0)
     truth = split.test.to_numpy()
     assert 0.865 <= ((truth >= low) & (truth <= high))[split.scored].mean() <= 0.965
+
+
+def test_the_unobserved_term_defaults_to_off_for_tables_and_on_with_images():
+    """``unobserved_term="auto"``: tables train without the Eq. 8 pseudo-target term (the ablation's
+    choice), data with an image modality with it (the paper's objective, as measured on images)."""
+    from vsae.schema import Modality, Schema
+    from vsae.train import default_unobserved_term
+
+    table = Schema([Modality("a", "numerical", 1), Modality("b", "categorical", 3, ("x", "y", "z"))])
+    assert default_unobserved_term(table) is False
+    images = Schema([Modality("image", "image", 4), Modality("label", "categorical", 2, ("0", "1"))])
+    assert default_unobserved_term(images) is True

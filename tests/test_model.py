@@ -341,7 +341,9 @@ def test_history_shows_the_unobserved_term_from_the_end_of_warmup(data_root: Pat
     zoo = load_uci("zoo", data_root).frame
     masked = apply_mask(zoo, mcar_mask(zoo.shape, 0.5, 0))
     warmup, epochs = 2, 5
-    imputer = VSAEImputer(epochs=epochs, warmup_epochs=warmup, patience=epochs, device="cpu")
+    imputer = VSAEImputer(
+        epochs=epochs, warmup_epochs=warmup, patience=epochs, unobserved_term=True, device="cpu"
+    )
     history = imputer.fit(masked).history_.epochs
     assert [record["epoch"] for record in history] == list(range(1, epochs + 1))
     for record in history:

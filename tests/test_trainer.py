@@ -152,16 +152,24 @@ def test_selection_never_stops_before_min_epochs_and_without_held_out_keeps_ever
     assert blind.best_state is None and not blind.should_stop(4)
 
 
-@pytest.mark.parametrize(
-    ("after_warmup", "changes", "start"), [(True, True, 3), (False, True, 0), (True, False, 0)]
-)
-def test_selection_starts_after_the_warmup_only_when_the_objective_changes_there(
-    after_warmup: bool, changes: bool, start: int
+@pytest.mark.parametrize("unobserved_term", [True, False])
+@pytest.mark.parametrize(("after_warmup", "start"), [(True, 3), (False, 0)])
+def test_vsae_selection_starts_after_the_warmup_when_asked(
+    after_warmup: bool, start: int, unobserved_term: bool
 ) -> None:
-    objective = SelectiveELBO(unobserved_term=changes)
-    assert objective.changes_at_warmup == changes
+    objective = SelectiveELBO(unobserved_term=unobserved_term)
     selection = Selection.for_run(config(warmup_epochs=3, select_after_warmup=after_warmup), objective, True)
     assert (selection.start, selection.min_epochs) == (start, 3)
+
+
+def test_an_objective_without_burn_in_is_selected_from_the_first_epoch() -> None:
+    """Baseline objectives declare no burn-in: their selection is unchanged by the setting."""
+
+    def objective(model: Any, x: torch.Tensor, observed: torch.Tensor, past_warmup: bool) -> Any:
+        raise AssertionError("not called")
+
+    selection = Selection.for_run(config(warmup_epochs=3, select_after_warmup=True), objective, True)
+    assert (selection.start, selection.min_epochs) == (0, 3)
 
 
 # -- fit and callbacks -----------------------------------------------------------------------------------

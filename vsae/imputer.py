@@ -121,7 +121,7 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         batch_size: int = 128,
         learning_rate: float = 1e-3,
         warmup_epochs: int = 20,
-        unobserved_term: bool = True,
+        unobserved_term: bool | str = "auto",
         kl_weight: float = 0.1,
         modality_dropout: float | str = "auto",
         validation_fraction: float = 0.2,

@@ -27,7 +27,7 @@ class _LossOnly:
     plain tensors). :meth:`vsae.train.Trainer.train_step` reads only ``total``; the other terms
     repeat it rather than allocate tensors inside the timed step."""
 
-    changes_at_warmup = False
+    warmup_is_burn_in = False
 
     def __init__(self, loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
         self.loss = loss
