@@ -8,6 +8,7 @@ received is compared with the protocol's split computed here independently.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -117,3 +118,111 @@ def test_every_method_fits_the_masked_training_split(
     if method not in NEURAL_REFERENCES:
         # (For the references the record keeps the masked split's ratio, the protocol's setting.)
         assert record["missing_ratio"]["train"] == pytest.approx(float(given.isna().to_numpy().mean()))
+
+
+#: As BUDGET, with the seeded row subset of the quick budget.
+SUBSET = Budget(**{**BUDGET.__dict__, "tabular_rows": 150})
+
+
+def _json_scalars(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if v is None or isinstance(v, (bool, int, float, str))}
+
+
+@pytest.mark.parametrize(
+    ("dataset", "setting", "method"),
+    [
+        ("glass", Setting("mcar", 0.5), "vsae"),
+        ("zoo", Setting("mcar", 0.3), "mean"),
+        ("iris", Setting("mcar", 0.5), "mice"),
+        ("glass", Setting("mar"), "miwae"),
+        ("glass", Setting("nmar"), "ae"),
+    ],
+)
+def test_the_record_describes_the_fit_that_was_made(
+    dataset: str, setting: Setting, method: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Every field of a tabular cell's record, recomputed from what the method was really given and
+    returned: the protocol's metrics on its imputation, the split's sizes and ratios on the seeded row
+    subset, its settings (the budget's overrides included), training history, parameter counts and,
+    for VSAE, the generated missing ratio and the uncertainty summary."""
+    from vsae.baselines import count_parameters
+    from vsae.bench import tabular_cells
+    from vsae.data import missing_ratio
+    from vsae.metrics import nrmse, nrmse_pooled, pfc
+
+    seed = 2
+    made: list[Any] = []
+    imputed: list[pd.DataFrame] = []
+    build = tabular_cells._tabular_imputer
+
+    def spying_build(*args: Any, **kwargs: Any) -> Any:
+        imputer = build(*args, **kwargs)
+        real = imputer.transform
+
+        def transform(frame: Any, *more: Any, **options: Any) -> Any:
+            out = real(frame, *more, **options)
+            if not imputed:
+                imputed.append(out.copy())
+            return out
+
+        imputer.transform = transform
+        made.append(imputer)
+        return imputer
+
+    monkeypatch.setattr(tabular_cells, "_tabular_imputer", spying_build)
+    runner = Runner(tmp_path / "cells", SUBSET, "test", tmp_path / "figures", progress=False)
+    start = time.perf_counter()
+    record = runner.compute(Cell("tabular", dataset, setting, method, seed))
+    wall = time.perf_counter() - start
+    assert "error" not in record, record.get("error")
+
+    table = tabular_cells.load_table(dataset)
+    frame = table.frame
+    if len(frame) > SUBSET.tabular_rows:
+        rows = np.sort(np.random.default_rng(0).choice(len(frame), SUBSET.tabular_rows, replace=False))
+        frame = frame.iloc[rows].reset_index(drop=True)
+    split = masked_split(frame, seed, setting.ratio or 0.5, setting.mechanism)
+    (imputer,), (out,) = made, imputed
+    expected_metrics = {}
+    if table.numerical:
+        expected_metrics["nrmse"] = nrmse(split.test, out, split.scored, table.numerical)
+        expected_metrics["nrmse_pooled"] = nrmse_pooled(split.test, out, split.scored, table.numerical)
+    if table.categorical:
+        expected_metrics["pfc"] = pfc(split.test, out, split.scored, table.categorical)
+    assert record["metrics"] == pytest.approx(expected_metrics)
+    assert 0 < record["fit_seconds"] < wall and 0 < record["impute_seconds"] < wall
+    assert record["rows"] == {"train": len(split.train), "test": len(split.test)}
+    assert len(split.train) + len(split.test) == min(len(table.frame), SUBSET.tabular_rows)
+    assert record["missing_ratio"] == pytest.approx(
+        {
+            "train": float(split.train_masked.isna().to_numpy().mean()),
+            "test": split.missing_ratio,
+            "scored_cells": int(split.scored.sum()),
+        }
+    )
+    params = imputer.get_params()
+    assert record["params"] == _json_scalars(params)
+    # The budget's overrides reach the method (classical ones by method, the training ones otherwise).
+    if method in ("mean", "knn", "mice", "missforest"):
+        overrides = dict(SUBSET.classical.get(method, {}))
+    else:
+        overrides = {**SUBSET.tabular_training, **(SUBSET.miwae if method == "miwae" else {})}
+    for name, value in overrides.items():
+        assert params[name] == value, name
+    if hasattr(imputer, "history_"):
+        assert record["epochs_run"] == len(imputer.history_.epochs)
+        assert record["best_epoch"] == imputer.history_.best_epoch
+    if method == "vsae":
+        assert record["n_parameters"] == count_parameters(imputer.model_)
+        _, mask = imputer.generate(SUBSET.generated_rows, random_state=seed)
+        assert record["generated_missing_ratio"] == missing_ratio(np.asarray(mask, dtype=bool))
+        assert record["generated_rows"] == SUBSET.generated_rows
+        assert record["refit_epochs"] == imputer.history_.refit_epochs
+        assert record["uncertainty"] == pytest.approx(
+            tabular_cells.vsae_uncertainty(imputer, table, split, seed)
+        )
+    elif hasattr(imputer, "n_parameters_"):
+        assert record["n_parameters"] == imputer.n_parameters_
+        assert record["vsae_parameters"] == imputer.vsae_parameters_
+    else:
+        assert "n_parameters" not in record
