@@ -13,7 +13,7 @@ from vsae.imputer import VSAEImputer
 GENERATION_ROWS, GENERATION_EPOCHS, GENERATION_WARMUP = 300, 12, 4
 #: Largest distance allowed between the generated missing proportion (4000 generated rows) and the
 #: realised one of the training table. Measured on white_wine (12 columns, 300 rows) with mask and
-#: model seeds 0-5: differences -0.011 to +0.021 at ratio 0.3 and 0.7 (12 fits); 0.04 is about twice
+#: model seeds 0-5: differences -0.016 to +0.021 at ratio 0.3 and 0.7 (12 fits); 0.04 is about twice
 #: the widest. An untrained mask decoder generates 0.49-0.51 missing (sigmoid of logits near 0) on
 #: the same seeds, so the two ratios, 0.2 away from one half on either side, tell a mask decoder that
 #: learned p(m | z) from one that did not.
