@@ -209,6 +209,11 @@ def test_the_record_describes_the_fit_that_was_made(
         overrides = {**SUBSET.tabular_training, **(SUBSET.miwae if method == "miwae" else {})}
     for name, value in overrides.items():
         assert params[name] == value, name
+    if method in ("ae", "vae", "cvae_mask", "mvae"):  # MIWAE's sample counts are MIWAE's alone
+        from vsae.baselines import NEURAL_IMPUTERS
+
+        defaults = NEURAL_IMPUTERS[method]().get_params()
+        assert {k: params[k] for k in SUBSET.miwae} == {k: defaults[k] for k in SUBSET.miwae}
     if hasattr(imputer, "history_"):
         assert record["epochs_run"] == len(imputer.history_.epochs)
         assert record["best_epoch"] == imputer.history_.best_epoch
@@ -226,3 +231,9 @@ def test_the_record_describes_the_fit_that_was_made(
         assert record["vsae_parameters"] == imputer.vsae_parameters_
     else:
         assert "n_parameters" not in record
+
+
+def test_an_unknown_method_fails_its_cell_with_its_name(tmp_path: Path) -> None:
+    runner = Runner(tmp_path / "cells", BUDGET, "test", tmp_path / "figures", progress=False)
+    record = runner.compute(Cell("tabular", "zoo", Setting("mcar", 0.5), "oracle", 0))
+    assert record["error"] == "VSAEError: unknown tabular method 'oracle'"
