@@ -237,3 +237,86 @@ def test_an_unknown_method_fails_its_cell_with_its_name(tmp_path: Path) -> None:
     runner = Runner(tmp_path / "cells", BUDGET, "test", tmp_path / "figures", progress=False)
     record = runner.compute(Cell("tabular", "zoo", Setting("mcar", 0.5), "oracle", 0))
     assert record["error"] == "VSAEError: unknown tabular method 'oracle'"
+
+
+# ------------------------------------------------------------------------- the uncertainty summary
+
+
+class _StubImputer:
+    """Known draws, point imputations, spreads and class probabilities; records how it was asked."""
+
+    def __init__(
+        self,
+        test: pd.DataFrame,
+        draws: list[pd.DataFrame],
+        point: pd.DataFrame,
+        spread: pd.DataFrame,
+        probabilities: dict[str, pd.DataFrame],
+    ) -> None:
+        self.test, self.draws, self.point = test, draws, point
+        self.spread, self.probabilities = spread, probabilities
+        self.calls: list[tuple[str, int, int]] = []
+
+    def _seen(self, what: str, frame: pd.DataFrame, n: int, random_state: int) -> None:
+        assert frame is self.test
+        self.calls.append((what, n, random_state))
+
+    def sample_imputations(self, frame: pd.DataFrame, n: int, random_state: int) -> list[pd.DataFrame]:
+        self._seen("draws", frame, n, random_state)
+        return self.draws
+
+    def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
+        assert frame is self.test
+        return self.point
+
+    def uncertainty(self, frame: pd.DataFrame, n: int, random_state: int) -> pd.DataFrame:
+        self._seen("spread", frame, n, random_state)
+        return self.spread
+
+    def class_probabilities(self, frame: pd.DataFrame, n: int, random_state: int) -> dict[str, pd.DataFrame]:
+        self._seen("probabilities", frame, n, random_state)
+        return self.probabilities
+
+
+def test_uncertainty_summary_by_hand() -> None:
+    """VSAE cells summarise uncertainty on the scored test cells only: the share of true values inside
+    the 2.5-97.5% range of the draws, the share inside ±1.96 spreads of the point imputation, and the
+    ECE of the predicted classes' probabilities; with the benchmark's number of draws and the cell's
+    seed. Every interval is built so that each scored cell is clearly in or out."""
+    from types import SimpleNamespace
+
+    from vsae.bench.tabular_cells import UNCERTAINTY_DRAWS, draw_coverage, vsae_uncertainty
+    from vsae.data.protocol import MaskedSplit
+
+    n = UNCERTAINTY_DRAWS
+    truth = pd.DataFrame({"x": [0.5, 3.0, 0.0, 9.0], "c": ["a", "b", "a", "b"], "y": [1.9, 2.1, -1.9, 5.0]})
+    scored = np.array([[True, True, True], [True, True, True], [True, True, True], [False, False, False]])
+    # Draws spread evenly over [-1, 1] around 0 for x and y: x = 0.5 and 0.0 inside, 3.0 outside.
+    offsets = np.linspace(-1.0, 1.0, n)
+    draws = [pd.DataFrame({"x": [o] * 4, "c": ["a"] * 4, "y": [o] * 4}) for o in offsets]
+    # Point 0 and spread 1: y = ±1.9 inside ±1.96, 2.1 outside; x = 0.5, 0 inside, 3 outside.
+    point = pd.DataFrame({"x": [0.0] * 4, "c": ["a"] * 4, "y": [0.0] * 4})
+    spread = pd.DataFrame({"x": [1.0] * 4, "c": [0.0] * 4, "y": [1.0] * 4})
+    # Class "a" predicted with confidence 0.75 (right, wrong, right), all in one ECE bin.
+    probabilities = {"c": pd.DataFrame({"a": [0.75] * 4, "b": [0.25] * 4})}
+    split = MaskedSplit(train=truth, test=truth, train_masked=truth, test_masked=truth.copy(), scored=scored)
+    stub = _StubImputer(split.test_masked, draws, point, spread, probabilities)
+    table = SimpleNamespace(numerical=["x", "y"], categorical=["c"], name="stub")
+    seed = 7
+    summary = vsae_uncertainty(stub, table, split, seed)  # type: ignore[arg-type]
+    # x: 0.5 in, 3 out, 0 in; y: 1.9 out of [-0.95, 0.95], 2.1 out, -1.9 out (draws' range).
+    assert summary["coverage_draws"] == pytest.approx(2 / 6)
+    # x: 0.5 in, 3 out, 0 in; y: 1.9 in, 2.1 out, -1.9 in.
+    assert summary["coverage_sd"] == pytest.approx(4 / 6)
+    # One bin: accuracy 2/3, confidence 0.75.
+    assert summary["ece"] == pytest.approx(abs(2 / 3 - 0.75))
+    assert sorted(stub.calls) == [("draws", n, seed), ("probabilities", n, seed), ("spread", n, seed)]
+
+    # draw_coverage on its own: per cell, the draws' 95% range and their mean ± 1.96 std.
+    cube = np.stack([np.array([[o, 10.0 + 2 * o]]) for o in offsets])  # [n, 1 row, 2 columns]
+    std = float(offsets.std())
+    inside = np.array([[0.9, 10.0 + 1.9 * std * 1.96 / 2]])
+    outside = np.array([[1.5, 10.0 + 2 * 2.0 * std]])
+    everything = np.ones((1, 2), dtype=bool)
+    assert draw_coverage(inside, cube, everything) == {"coverage_draws": 1.0, "coverage_sd": 1.0}
+    assert draw_coverage(outside, cube, everything) == {"coverage_draws": 0.0, "coverage_sd": 0.0}
