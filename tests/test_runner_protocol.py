@@ -320,3 +320,46 @@ def test_uncertainty_summary_by_hand() -> None:
     everything = np.ones((1, 2), dtype=bool)
     assert draw_coverage(inside, cube, everything) == {"coverage_draws": 1.0, "coverage_sd": 1.0}
     assert draw_coverage(outside, cube, everything) == {"coverage_draws": 0.0, "coverage_sd": 0.0}
+
+
+def test_the_uncertainty_peer_cell_is_the_mean_of_seeded_posterior_draws(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The uncertainty peer: IterativeImputer with posterior sampling, one per draw with seeds
+    1000·seed + k, on the numerical columns of the masked training split; its point imputation is the
+    mean of the draws, its coverage that of the draws. Tables with categorical columns are refused.
+    Four draws instead of the benchmark's fifty keep the test short."""
+    from sklearn.experimental import enable_iterative_imputer  # noqa: F401
+    from sklearn.impute import IterativeImputer
+
+    from vsae.bench import tabular_cells
+    from vsae.bench.presets import UNCERTAINTY_PEER
+    from vsae.bench.tabular_cells import draw_coverage, load_table
+    from vsae.metrics import nrmse
+
+    monkeypatch.setattr(tabular_cells, "UNCERTAINTY_DRAWS", 4)
+    seed = 1
+    runner = Runner(tmp_path / "cells", BUDGET, "test", tmp_path / "figures", progress=False)
+    record = runner.compute(Cell("tabular", "iris", Setting("mcar", 0.5), UNCERTAINTY_PEER, seed))
+    assert "error" not in record, record.get("error")
+    table = load_table("iris")
+    split = masked_split(table.frame, seed, 0.5, "mcar")
+    train, test = split.train_masked[table.numerical], split.test_masked[table.numerical]
+    draws = np.stack(
+        [
+            IterativeImputer(sample_posterior=True, random_state=1000 * seed + k).fit(train).transform(test)
+            for k in range(4)
+        ]
+    )
+    truth = split.test[table.numerical]
+    scored = split.scored[:, [split.test.columns.get_loc(c) for c in table.numerical]]
+    imputed = pd.DataFrame(draws.mean(0), columns=table.numerical)
+    assert record["metrics"] == pytest.approx({"nrmse": nrmse(truth, imputed, scored, table.numerical)})
+    assert record["uncertainty"] == pytest.approx(draw_coverage(truth.to_numpy(dtype=float), draws, scored))
+    assert record["draws"] == 4
+    assert record["rows"] == {"train": len(split.train), "test": len(split.test)}
+    assert 0 < record["fit_seconds"]
+    refused = runner.compute(Cell("tabular", "zoo", Setting("mcar", 0.5), UNCERTAINTY_PEER, seed))
+    assert refused["error"] == (
+        f"VSAEError: {UNCERTAINTY_PEER} scores numerical tables only; 'zoo' has categorical columns"
+    )
