@@ -185,10 +185,7 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
 
     # -- configuration --------------------------------------------------------------------------
     def _model_config(self) -> VSAEConfig:
-        try:
-            return VSAEConfig(**{name: getattr(self, name) for name in _MODEL_FIELDS})
-        except ValueError as error:
-            raise VSAEError(str(error)) from error
+        return VSAEConfig(**{name: getattr(self, name) for name in _MODEL_FIELDS})
 
     def _train_config(self) -> TrainConfig:
         return TrainConfig(

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vsae.errors import VSAEError
 from vsae.schema import Schema
 
 #: Bound of every log-variance (latent and observation): ``exp`` can neither overflow nor vanish.
@@ -40,9 +41,9 @@ class Likelihoods(nn.Module):
     ) -> None:
         super().__init__()
         if numerical_variance <= 0:
-            raise ValueError(f"numerical_variance must be positive, got {numerical_variance}")
+            raise VSAEError(f"numerical_variance must be positive, got {numerical_variance}")
         if binary_loss not in ("mse", "bce"):
-            raise ValueError(f"binary_loss must be 'mse' or 'bce', got {binary_loss!r}")
+            raise VSAEError(f"binary_loss must be 'mse' or 'bce', got {binary_loss!r}")
         self.n_modalities = len(schema)
         self.binary_loss = binary_loss
         column_modality = schema.column_modality()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from vsae.errors import VSAEError
 from vsae.model.vsae import VSAE
 
 
@@ -63,7 +64,7 @@ class SelectiveELBO:
         self, kl_weight: float = 1.0, unobserved_term: bool = True, modality_dropout: float = 0.0
     ) -> None:
         if not 0.0 <= modality_dropout < 1.0:
-            raise ValueError(f"modality_dropout must be in [0, 1), got {modality_dropout}")
+            raise VSAEError(f"modality_dropout must be in [0, 1), got {modality_dropout}")
         self.kl_weight = kl_weight
         self.unobserved_term = unobserved_term
         self.modality_dropout = modality_dropout

@@ -12,6 +12,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from vsae.errors import VSAEError
 from vsae.model.encoders import UnimodalEncoders, UnobservedFill
 from vsae.model.layers import mlp
 from vsae.model.likelihoods import LOGVAR_LIMIT, BinaryLoss, Likelihoods
@@ -65,12 +66,12 @@ class VSAEConfig:
 
     def __post_init__(self) -> None:
         if self.aggregator not in ("concat", "mean", "max"):
-            raise ValueError(f"aggregator must be 'concat', 'mean' or 'max', got {self.aggregator!r}")
+            raise VSAEError(f"aggregator must be 'concat', 'mean' or 'max', got {self.aggregator!r}")
         if self.mask_input not in ("reconstructed", "true", "none"):
-            raise ValueError(f"mask_input must be 'reconstructed', 'true' or 'none', got {self.mask_input!r}")
+            raise VSAEError(f"mask_input must be 'reconstructed', 'true' or 'none', got {self.mask_input!r}")
         for name in ("latent_dim", "encoder_hidden", "mask_decoder_hidden", "decoder_hidden", "depth"):
             if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+                raise VSAEError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
 
     @classmethod
     def for_images(cls, **overrides: Any) -> VSAEConfig:
@@ -185,7 +186,7 @@ class VSAE(nn.Module):
         if mode == "reconstructed":
             condition = torch.sigmoid(mask_logits).detach()
         elif mask is None:
-            raise ValueError("mask_input='true' needs the mask to condition the data decoder on")
+            raise VSAEError("mask_input='true' needs the mask to condition the data decoder on")
         else:
             condition = mask.to(h.dtype)
         return Decoded(mask_logits, self.data_decoder(torch.cat([h, condition], dim=1)))
