@@ -163,7 +163,10 @@ def _miceforest(table: pd.DataFrame) -> pd.DataFrame:
             data[name] = data[name].astype(object).astype("category")
         else:
             data[name] = data[name].astype("float64")
-    kernel = miceforest.ImputationKernel(data, num_datasets=1, random_state=SEED)
+    # "fast" mean matching: categorical cells drawn from the predicted class probabilities. The default
+    # ("normal") takes log-odds of those probabilities, infinite for classes LightGBM gives 0.0, which
+    # made its nearest-neighbour search fail on flights (rare carriers, tail numbers, destinations).
+    kernel = miceforest.ImputationKernel(data, num_datasets=1, mean_match_strategy="fast", random_state=SEED)
     kernel.mice(5, num_threads=1, verbosity=-1)
     completed = kernel.complete_data(0)
     for name in categorical:
