@@ -294,9 +294,10 @@ def test_uncertainty_summary_by_hand() -> None:
     # Draws spread evenly over [-1, 1] around 0 for x and y: x = 0.5 and 0.0 inside, 3.0 outside.
     offsets = np.linspace(-1.0, 1.0, n)
     draws = [pd.DataFrame({"x": [o] * 4, "c": ["a"] * 4, "y": [o] * 4}) for o in offsets]
-    # Point 0 and spread 1: y = ±1.9 inside ±1.96, 2.1 outside; x = 0.5, 0 inside, 3 outside.
+    # Point 0, spreads 1 (x) and 2 (y): x = 0.5, 0 inside ±1.96 and 3 outside; y = 1.9, 2.1, -1.9
+    # inside ±3.92 (a spread of 2 tells multiplying by it from dividing by it).
     point = pd.DataFrame({"x": [0.0] * 4, "c": ["a"] * 4, "y": [0.0] * 4})
-    spread = pd.DataFrame({"x": [1.0] * 4, "c": [0.0] * 4, "y": [1.0] * 4})
+    spread = pd.DataFrame({"x": [1.0] * 4, "c": [0.0] * 4, "y": [2.0] * 4})
     # Class "a" predicted with confidence 0.75 (right, wrong, right), all in one ECE bin.
     probabilities = {"c": pd.DataFrame({"a": [0.75] * 4, "b": [0.25] * 4})}
     split = MaskedSplit(train=truth, test=truth, train_masked=truth, test_masked=truth.copy(), scored=scored)
@@ -306,8 +307,8 @@ def test_uncertainty_summary_by_hand() -> None:
     summary = vsae_uncertainty(stub, table, split, seed)  # type: ignore[arg-type]
     # x: 0.5 in, 3 out, 0 in; y: 1.9 out of [-0.95, 0.95], 2.1 out, -1.9 out (draws' range).
     assert summary["coverage_draws"] == pytest.approx(2 / 6)
-    # x: 0.5 in, 3 out, 0 in; y: 1.9 in, 2.1 out, -1.9 in.
-    assert summary["coverage_sd"] == pytest.approx(4 / 6)
+    # x: 0.5 in, 3 out, 0 in; y: all three in.
+    assert summary["coverage_sd"] == pytest.approx(5 / 6)
     # One bin: accuracy 2/3, confidence 0.75.
     assert summary["ece"] == pytest.approx(abs(2 / 3 - 0.75))
     assert sorted(stub.calls) == [("draws", n, seed), ("probabilities", n, seed), ("spread", n, seed)]
@@ -320,6 +321,9 @@ def test_uncertainty_summary_by_hand() -> None:
     everything = np.ones((1, 2), dtype=bool)
     assert draw_coverage(inside, cube, everything) == {"coverage_draws": 1.0, "coverage_sd": 1.0}
     assert draw_coverage(outside, cube, everything) == {"coverage_draws": 0.0, "coverage_sd": 0.0}
+    below = np.array([[-1.5, 0.0]])  # under both lower bounds of the first column
+    first = np.array([[True, False]])
+    assert draw_coverage(below, cube, first) == {"coverage_draws": 0.0, "coverage_sd": 0.0}
 
 
 def test_the_uncertainty_peer_cell_is_the_mean_of_seeded_posterior_draws(
@@ -340,7 +344,9 @@ def test_the_uncertainty_peer_cell_is_the_mean_of_seeded_posterior_draws(
     monkeypatch.setattr(tabular_cells, "UNCERTAINTY_DRAWS", 4)
     seed = 1
     runner = Runner(tmp_path / "cells", BUDGET, "test", tmp_path / "figures", progress=False)
+    start = time.perf_counter()
     record = runner.compute(Cell("tabular", "iris", Setting("mcar", 0.5), UNCERTAINTY_PEER, seed))
+    wall = time.perf_counter() - start
     assert "error" not in record, record.get("error")
     table = load_table("iris")
     split = masked_split(table.frame, seed, 0.5, "mcar")
@@ -358,7 +364,7 @@ def test_the_uncertainty_peer_cell_is_the_mean_of_seeded_posterior_draws(
     assert record["uncertainty"] == pytest.approx(draw_coverage(truth.to_numpy(dtype=float), draws, scored))
     assert record["draws"] == 4
     assert record["rows"] == {"train": len(split.train), "test": len(split.test)}
-    assert 0 < record["fit_seconds"]
+    assert 0 < record["fit_seconds"] < wall
     refused = runner.compute(Cell("tabular", "zoo", Setting("mcar", 0.5), UNCERTAINTY_PEER, seed))
     assert refused["error"] == (
         f"VSAEError: {UNCERTAINTY_PEER} scores numerical tables only; 'zoo' has categorical columns"
