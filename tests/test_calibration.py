@@ -119,3 +119,18 @@ def test_the_unobserved_term_defaults_to_off_for_tables_and_on_with_images():
     assert default_unobserved_term(table) is False
     images = Schema([Modality("image", "image", 4), Modality("label", "categorical", 2, ("0", "1"))])
     assert default_unobserved_term(images) is True
+
+
+def test_large_tables_train_for_the_capped_epoch_budget(monkeypatch):
+    """On a table above the large-table threshold, VSAE trains ``epochs_for_rows`` epochs, not the
+    requested ones, and keeps the last (the warm-up spans the budget). The threshold and the row
+    visits are lowered so that a 300-row table counts as large: 1,000 visits of 240 training rows
+    give max(5, ceil(1000 / 240)) = 5 epochs."""
+    from vsae import budget
+
+    monkeypatch.setattr(budget, "LARGE_TABLE_ROWS", 100)
+    monkeypatch.setattr(budget, "ROW_VISITS", 1_000)
+    table = gaussian_table(300, 1)
+    masked = apply_mask(table, mcar_mask(table.shape, 0.3, 1))
+    history = VSAEImputer(epochs=50, random_state=0, device="cpu").fit(masked).history_
+    assert len(history.epochs) == history.best_epoch == 5

@@ -64,7 +64,10 @@ class TrainConfig:
     Attributes
     ----------
     epochs : int
-        Maximum number of passes over the training rows.
+        Maximum number of passes over the training rows. For VSAE on tables of
+        ``vsae.budget.LARGE_TABLE_ROWS`` training rows or more it is capped by
+        :func:`vsae.budget.epochs_for_rows` (a bounded number of row visits) and the warm-up spans
+        the capped budget, so the last epoch is kept.
     batch_size : int
         Rows per mini-batch (smaller on tables too small for ``MIN_BATCHES_PER_EPOCH`` batches).
     learning_rate : float
@@ -295,6 +298,13 @@ def train_vsae(
     unobserved = config.unobserved_term
     unobserved = default_unobserved_term(schema) if unobserved == "auto" else bool(unobserved)
     objective = SelectiveELBO(config.kl_weight, unobserved, dropout)
+    # Large tables: a bounded number of row visits (vsae/budget.py); the warm-up then spans the whole
+    # budget, so the last epoch is kept and the unobserved term never switches on.
+    rows = round(x.shape[0] * (1 - config.validation_fraction))
+    epochs = budget.epochs_for_rows(rows, config.epochs)
+    config = replace(
+        config, epochs=epochs, warmup_epochs=budget.warmup_for_rows(rows, config.warmup_epochs, epochs)
+    )
     build = functools.partial(VSAE, schema, model_config)
     return train_network(build, objective, schema, x, observed, config, resume, calibrate_predictive=True)
 
@@ -746,6 +756,9 @@ class Trainer:
                 callback.on_epoch_end(self, record)
             if self.stop_training:
                 break
+        if self.selection.best_state is None and self.history.epochs:
+            # No epoch was eligible (the budget ended within the warm-up): the last one is kept.
+            self.history.best_epoch = len(self.history.epochs)
         self.finished = True
         for callback in self.callbacks:
             callback.on_train_end(self)
