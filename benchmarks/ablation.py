@@ -119,7 +119,8 @@ def run_cell(config: str, table_name: str, ratio: float, seed: int) -> dict[str,
     imputer.fit(fit_frame)
     fit_seconds = time.perf_counter() - start
     validation = score(table, split.train_masked, imputer.transform(fit_frame), selection_cells)
-    test = score(table, split.test, imputer.transform(split.test_masked), split.scored)
+    imputed = imputer.transform(split.test_masked)
+    test = score(table, split.test, imputed, split.scored)
     return {
         "config": config,
         "params": CONFIGS[config],
@@ -128,7 +129,7 @@ def run_cell(config: str, table_name: str, ratio: float, seed: int) -> dict[str,
         "seed": seed,
         "validation": validation,
         "test": test,
-        "uncertainty": vsae_uncertainty(imputer, table, split, seed),
+        "uncertainty": vsae_uncertainty(imputer, table, split, imputed, seed),
         "fit_seconds": fit_seconds,
         "epochs_run": len(imputer.history_.epochs),
         "best_epoch": imputer.history_.best_epoch,

@@ -224,7 +224,7 @@ def test_the_record_describes_the_fit_that_was_made(
         assert record["generated_rows"] == SUBSET.generated_rows
         assert record["refit_epochs"] == imputer.history_.refit_epochs
         assert record["uncertainty"] == pytest.approx(
-            tabular_cells.vsae_uncertainty(imputer, table, split, seed)
+            tabular_cells.vsae_uncertainty(imputer, table, split, imputer.transform(split.test_masked), seed)
         )
     elif hasattr(imputer, "n_parameters_"):
         assert record["n_parameters"] == imputer.n_parameters_
@@ -243,17 +243,16 @@ def test_an_unknown_method_fails_its_cell_with_its_name(tmp_path: Path) -> None:
 
 
 class _StubImputer:
-    """Known draws, point imputations, spreads and class probabilities; records how it was asked."""
+    """Known draws, spreads and class probabilities; records how it was asked."""
 
     def __init__(
         self,
         test: pd.DataFrame,
         draws: list[pd.DataFrame],
-        point: pd.DataFrame,
         spread: pd.DataFrame,
         probabilities: dict[str, pd.DataFrame],
     ) -> None:
-        self.test, self.draws, self.point = test, draws, point
+        self.test, self.draws = test, draws
         self.spread, self.probabilities = spread, probabilities
         self.calls: list[tuple[str, int, int]] = []
 
@@ -264,10 +263,6 @@ class _StubImputer:
     def sample_imputations(self, frame: pd.DataFrame, n: int, random_state: int) -> list[pd.DataFrame]:
         self._seen("draws", frame, n, random_state)
         return self.draws
-
-    def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
-        assert frame is self.test
-        return self.point
 
     def uncertainty(self, frame: pd.DataFrame, n: int, random_state: int) -> pd.DataFrame:
         self._seen("spread", frame, n, random_state)
@@ -301,10 +296,10 @@ def test_uncertainty_summary_by_hand() -> None:
     # Class "a" predicted with confidence 0.75 (right, wrong, right), all in one ECE bin.
     probabilities = {"c": pd.DataFrame({"a": [0.75] * 4, "b": [0.25] * 4})}
     split = MaskedSplit(train=truth, test=truth, train_masked=truth, test_masked=truth.copy(), scored=scored)
-    stub = _StubImputer(split.test_masked, draws, point, spread, probabilities)
+    stub = _StubImputer(split.test_masked, draws, spread, probabilities)
     table = SimpleNamespace(numerical=["x", "y"], categorical=["c"], name="stub")
     seed = 7
-    summary = vsae_uncertainty(stub, table, split, seed)  # type: ignore[arg-type]
+    summary = vsae_uncertainty(stub, table, split, point, seed)  # type: ignore[arg-type]
     # x: 0.5 in, 3 out, 0 in; y: 1.9 out of [-0.95, 0.95], 2.1 out, -1.9 out (draws' range).
     assert summary["coverage_draws"] == pytest.approx(2 / 6)
     # x: 0.5 in, 3 out, 0 in; y: all three in.

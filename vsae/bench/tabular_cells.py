@@ -65,7 +65,7 @@ def draw_coverage(truth: np.ndarray, draws: np.ndarray, scored: np.ndarray) -> d
 
 
 def vsae_uncertainty(
-    imputer: VSAEImputer, table: UCITable, split: MaskedSplit, seed: int
+    imputer: VSAEImputer, table: UCITable, split: MaskedSplit, imputed: pd.DataFrame, seed: int
 ) -> dict[str, float]:
     """How well VSAE's uncertainty is calibrated on the scored test cells: coverage of the 95% range
     of ``sample_imputations(n=50)`` and of ±1.96 × ``uncertainty`` (numerical cells), and the expected
@@ -77,7 +77,7 @@ def vsae_uncertainty(
         samples = imputer.sample_imputations(split.test_masked, n=UNCERTAINTY_DRAWS, random_state=seed)
         draws = np.stack([sample[table.numerical].to_numpy(dtype=float) for sample in samples])
         out["coverage_draws"] = draw_coverage(truth, draws, scored)["coverage_draws"]
-        point = imputer.transform(split.test_masked)[table.numerical].to_numpy(dtype=float)
+        point = imputed[table.numerical].to_numpy(dtype=float)
         spread = imputer.uncertainty(split.test_masked, n=UNCERTAINTY_DRAWS, random_state=seed)
         spread = spread[table.numerical].to_numpy(dtype=float)
         out["coverage_sd"] = interval_coverage(truth, point - Z_95 * spread, point + Z_95 * spread, scored)
@@ -172,7 +172,7 @@ def tabular_cell(cell: Cell, budget: Budget) -> dict[str, Any]:
         record["generated_missing_ratio"] = missing_ratio(np.asarray(mask, dtype=bool))
         record["generated_rows"] = budget.generated_rows
         record["refit_epochs"] = imputer.history_.refit_epochs
-        record["uncertainty"] = vsae_uncertainty(imputer, table, split, cell.seed)
+        record["uncertainty"] = vsae_uncertainty(imputer, table, split, imputed, cell.seed)
     elif hasattr(imputer, "n_parameters_"):
         record["n_parameters"] = imputer.n_parameters_
         record["vsae_parameters"] = imputer.vsae_parameters_
