@@ -72,7 +72,8 @@ class SelectiveELBO:
     #: The warm-up is a burn-in for model selection (``TrainConfig.select_after_warmup``): no epoch
     #: of it is kept. With the unobserved term on, those epochs are trained without it; with it off,
     #: the floor still keeps selection from picking a network whose mask decoder has barely trained
-    #: (a kept epoch 2 of 12 generated masks 0.53 missing for a table 0.70 missing).
+    #: (an early epoch kept from a 12-epoch fit generated masks 0.53 missing for a table 0.70
+    #: missing; tests/test_generation.py).
     warmup_is_burn_in = True
 
     def __call__(self, model: VSAE, x: torch.Tensor, observed: torch.Tensor, past_warmup: bool) -> LossTerms:
