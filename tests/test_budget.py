@@ -55,3 +55,29 @@ def test_the_trainer_takes_its_batch_size_from_the_rule(monkeypatch: pytest.Monk
     frame = pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "c"])
     VSAEImputer(epochs=1, warmup_epochs=0, device="cpu", random_state=0).fit(frame)
     assert calls and calls[0] == (48, 128)  # 80% of the rows train; the rest select the epoch
+
+
+@pytest.mark.parametrize(
+    ("rows", "members"),
+    [(2, 3), (120, 3), (1_666, 3), (1_667, 2), (2_500, 2), (2_501, 1), (300_000, 1)],
+)
+def test_the_default_ensemble_fills_a_bounded_number_of_rows(rows: int, members: int) -> None:
+    assert budget.ensemble_size_for_rows(rows) == members
+    assert members * rows <= max(budget.ENSEMBLE_ROWS, rows)
+
+
+def test_numerical_tables_get_the_ensemble_of_the_rule_and_others_one_network() -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(2_000, 2)), columns=["a", "b"])
+    frame = frame.mask(rng.random(frame.shape) < 0.2)
+
+    def networks(table: pd.DataFrame, **settings: object) -> int:
+        imputer = VSAEImputer(epochs=1, warmup_epochs=0, device="cpu", random_state=0, **settings)
+        return len(imputer.fit(table).history_.members) + 1
+
+    assert networks(frame) == 2  # 5,000 // 2,000 rows
+    assert networks(frame, refit=True) == 1  # refit trains one network on every row
+    assert networks(frame, ensemble_size=3) == 3
+    labelled = frame.assign(c=np.where(rng.random(len(frame)) < 0.5, "x", "y"))
+    assert networks(labelled) == 1  # a categorical column: one network by default
+    assert networks(labelled, ensemble_size=2) == 2

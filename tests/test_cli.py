@@ -23,6 +23,7 @@ from vsae.data import apply_mask, load_uci, mcar_mask
 from vsae.errors import VSAEError
 from vsae.imputer import VSAEImputer
 from vsae.io import read_table, write_table
+from vsae.model.ensemble import members_of
 
 ROOT = Path(__file__).resolve().parents[1]
 EPOCHS = ["--epochs", "5"]
@@ -118,6 +119,20 @@ def test_fit_transform_generate(csv_path: Path, tmp_path: Path, capsys) -> None:
     # The mask only blanks cells: every written cell equals the unmasked draw.
     written = rows.notna().to_numpy()
     assert (rows.astype(str).to_numpy()[written] == complete.astype(str).to_numpy()[written]).all()
+
+
+def test_ensemble_size_option(csv_path: Path, tmp_path: Path, capsys) -> None:
+    """The table has categorical columns, so the default is one network (vsae.train.
+    default_ensemble_size); the option sets the number, and the saved model keeps it."""
+    for size in ("2", None):
+        model = tmp_path / f"model-{size}"
+        argv = ["fit", csv_path, "--model", model, "--epochs", "2"] + (
+            ["--ensemble-size", size] if size else []
+        )
+        status, _, err = run(argv, capsys)
+        assert status == 0, err
+        members = len(members_of(VSAEImputer.load(model).model_))
+        assert members == (2 if size else 1)
 
 
 def test_unseen_category_at_transform_warns(csv_path: Path, tmp_path: Path, capsys) -> None:

@@ -36,7 +36,9 @@ from vsae.imputer import VSAEImputer
 ROOT = Path(__file__).resolve().parents[1]
 #: Long enough to kill the run between its first checkpoint (epoch 2) and its end.
 CLI_EPOCHS = 24
-TINY = {**TINY_NETWORK, "epochs": 8, "warmup_epochs": 2, "patience": 100}
+#: One network: these tests read its checkpoint folder (an ensemble's members each have one, in a
+#: subfolder: test_an_interrupted_ensemble_resumes_to_the_uninterrupted_one).
+TINY = {**TINY_NETWORK, "epochs": 8, "warmup_epochs": 2, "patience": 100, "ensemble_size": 1}
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +61,7 @@ def folder_content(folder: Path) -> dict[str, bytes]:
 
 # -- a training process killed mid-run -------------------------------------------------------------------
 def vsae_fit(csv: Path, model: Path, *options: str) -> list[str]:
-    epochs = ["--epochs", str(CLI_EPOCHS), "--seed", "0"]
+    epochs = ["--epochs", str(CLI_EPOCHS), "--seed", "0", "--ensemble-size", "1"]
     return [sys.executable, "-m", "vsae", "fit", str(csv), "--model", str(model), *epochs, *options]
 
 
@@ -153,6 +155,32 @@ def test_resume_after_a_crash_gives_the_uninterrupted_model(
     # The run is finished: resuming again trains nothing and gives the same model.
     again = VSAEImputer(checkpoint_dir=str(interrupted_run), checkpoint_every=2, **TINY)
     assert_same_model(again.fit(table, resume=True), uninterrupted)
+
+
+def test_an_interrupted_ensemble_resumes_to_the_uninterrupted_one(
+    table: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two members, stopped right after the second one's first checkpoint: resuming reuses the first
+    member's finished run, continues the second's and ends with the uninterrupted ensemble."""
+    settings = {**TINY, "ensemble_size": 2, "checkpoint_every": 2}
+    whole = VSAEImputer(**settings).fit(table)
+    folder = tmp_path / "checkpoints"
+    save, saved = vsae.train.Checkpoint.save, []
+
+    def save_then_crash(self: vsae.train.Checkpoint, *args: Any) -> None:
+        save(self, *args)
+        saved.append(self.directory.name)
+        if saved.count("member-1") == 1:
+            raise Interrupted
+
+    with monkeypatch.context() as patch:
+        patch.setattr(vsae.train.Checkpoint, "save", save_then_crash)
+        with pytest.raises(Interrupted):
+            VSAEImputer(checkpoint_dir=str(folder), **settings).fit(table)
+    assert sorted(os.listdir(folder)) == ["member-0", "member-1"]
+    assert json.loads((folder / "member-0" / "config.json").read_text())["finished"]
+    resumed = VSAEImputer(checkpoint_dir=str(folder), **settings).fit(table, resume=True)
+    assert_same_model(resumed, whole)
 
 
 def test_checkpointing_does_not_change_the_model(
@@ -258,6 +286,7 @@ def test_cli_impute_resumes_and_reports_a_missing_checkpoint(
 ) -> None:
     out, checkpoints = tmp_path / "out.csv", tmp_path / "checkpoints"
     argv = ["impute", str(csv), "-o", str(out), "--epochs", "3", "--checkpoint-dir", str(checkpoints)]
+    argv += ["--ensemble-size", "1"]
     assert main([*argv, "--resume"]) == 0
     err = capsys.readouterr().err
     assert err == f"vsae: no checkpoint in {str(checkpoints)!r} yet; training from the first epoch\n"
@@ -287,6 +316,7 @@ def test_damaged_checkpoint_tensors_are_a_clear_error(tmp_path) -> None:
     split = masked_split(load_uci("white_wine", folder).frame.iloc[:300], 0)
     checkpoint = tmp_path / "ck"
     settings = {"epochs": 4, "warmup_epochs": 1, "checkpoint_dir": str(checkpoint), "checkpoint_every": 2}
+    settings["ensemble_size"] = 1
     VSAEImputer(**settings).fit(split.train_masked)
     weights = load_file(checkpoint / "model.safetensors")
     weights.pop("rng")

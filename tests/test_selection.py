@@ -33,7 +33,14 @@ def table(white_wine: pd.DataFrame) -> pd.DataFrame:
 
 
 def settings(**overrides: Any) -> dict[str, Any]:
-    return {**TINY_NETWORK, "validation_fraction": 0.25, "modality_dropout": 0.0, **overrides}
+    """One network: the tests follow the rows and cells of its single validation split."""
+    return {
+        **TINY_NETWORK,
+        "validation_fraction": 0.25,
+        "modality_dropout": 0.0,
+        "ensemble_size": 1,
+        **overrides,
+    }
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from vsae.columns import (
     spread_layout,
 )
 from vsae.errors import VSAEError
+from vsae.model.ensemble import build_model, members_of
 from vsae.model.vsae import VSAE, VSAEConfig
 from vsae.persistence import load_folder, restore_state, save_folder
 from vsae.runtime import as_seed, threaded
@@ -42,6 +43,7 @@ PAPER_SETTINGS: dict[str, Any] = {
     "refit": False,
     "unobserved_term": True,
     "mask_input": "reconstructed",
+    "ensemble_size": 1,
 }
 
 
@@ -89,6 +91,10 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         Columns passed through untouched, neither learned from nor imputed. Near-unique text columns
         (IDs, free text) are passed through anyway, with a warning; dates (datetime64 or ISO text) are
         modelled as numbers and written back as dates (see :mod:`vsae.columns`).
+    ensemble_size : int or "auto"
+        Networks trained on their own seeds and averaged (:class:`vsae.model.ensemble.VSAEEnsemble`);
+        ``"auto"``: on numerical tables 3 up to 1,666 rows, 2 up to 2,500 rows, 1 above; 1 when a
+        column is categorical (:func:`vsae.train.default_ensemble_size`).
 
     Attributes
     ----------
@@ -96,8 +102,8 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         One modality per column.
     codec_ : TableCodec
         Standardisation statistics and category lists.
-    model_ : VSAE
-        The trained network.
+    model_ : VSAE or VSAEEnsemble
+        The trained network, or the ensemble of them.
     history_ : History
         Per-epoch loss terms and validation scores.
     """
@@ -137,6 +143,7 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         checkpoint_every: int = 10,
         n_jobs: int | None = None,
         ignore_features: list[Any] | None = None,
+        ensemble_size: int | str = "auto",
     ) -> None:
         self.categorical_features = categorical_features
         self.numerical_features = numerical_features
@@ -171,11 +178,13 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         self.checkpoint_every = checkpoint_every
         self.n_jobs = n_jobs
         self.ignore_features = ignore_features
+        self.ensemble_size = ensemble_size
 
     @classmethod
     def paper(cls, **overrides: Any) -> VSAEImputer:
         """An imputer with the paper's objective and selection (:data:`PAPER_SETTINGS`): ELBO with KL
-        weight 1, no modality dropout, selection over every epoch, no refit. ``overrides`` win."""
+        weight 1, no modality dropout, selection over every epoch, no refit, one network.
+        ``overrides`` win."""
         return cls(**{**PAPER_SETTINGS, **overrides})
 
     def __sklearn_tags__(self) -> Tags:
@@ -448,6 +457,7 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
             "dtypes": self.dtypes_,
             "columns_were_named": hasattr(self, "feature_names_in_"),
             "history": self.history_.to_dict(),
+            "ensemble_members": len(members_of(self.model_)),
         }
         config["params"]["random_state"] = self._sampling_seed(None)
         if getattr(self, "passed_through_", []) or getattr(self, "dates_", {}):
@@ -468,7 +478,7 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
             imputer = cls(**config["params"])
             schema = Schema.from_dict(config["schema"])
             codec = TableCodec.from_dict(schema, config["codec"])
-            model = VSAE(schema, imputer._model_config())
+            model = build_model(schema, imputer._model_config(), int(config.get("ensemble_members", 1)))
             history = History.from_dict(config["history"])
             dtypes = list(config["dtypes"])
             if len(dtypes) != len(schema):

@@ -24,7 +24,8 @@ import torch
 
 from vsae import inference
 from vsae.errors import VSAEError
-from vsae.model.vsae import VSAE, VSAEConfig
+from vsae.model.ensemble import build_model, members_of
+from vsae.model.vsae import VSAEConfig
 from vsae.persistence import load_folder, restore_state, save_folder
 from vsae.runtime import as_seed, threaded
 from vsae.schema import ModalityKind, Schema
@@ -323,6 +324,7 @@ class MultimodalVSAE:
             "train_config": self.train_config.to_dict(),
             "history": self.history_.to_dict(),
             "class_codes": getattr(self, "codes_", {}),
+            "ensemble_members": len(members_of(self.model_)),
         }
         state = dict(self.model_.state_dict())
         for index, name in enumerate(self.schema_.names):
@@ -345,7 +347,7 @@ class MultimodalVSAE:
             stds = [state.pop(f"codec.{name}.std").numpy() for name in schema.names]
         except (KeyError, TypeError, ValueError) as error:
             raise VSAEError(f"the model in {str(path)!r} is incomplete or inconsistent: {error!r}") from error
-        model = VSAE(schema, model_config)
+        model = build_model(schema, model_config, int(config.get("ensemble_members", 1)))
         restore_state(model, state, str(path))
         model.to(resolve_device(device)).eval()
         loaded = cls({m.name: m.kind for m in schema}, model_config, train_config)

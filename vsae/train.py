@@ -31,8 +31,10 @@ from __future__ import annotations
 import copy
 import functools
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
@@ -44,6 +46,7 @@ from tqdm.auto import tqdm
 from vsae import budget, distributed
 from vsae.checkpoint import Checkpoint, run_fingerprint  # also importable from here, as before
 from vsae.errors import TrainingDivergedError, VSAEError
+from vsae.model.ensemble import VSAEEnsemble
 from vsae.model.likelihoods import Likelihoods
 from vsae.model.objective import LossTerms, SelectiveELBO
 from vsae.model.vsae import VSAE, VSAEConfig
@@ -115,6 +118,12 @@ class TrainConfig:
         so that an interrupted run can be resumed (``resume=True``) to the same final model.
     checkpoint_every : int
         Epochs between checkpoints.
+    ensemble_size : int or "auto"
+        Networks trained, each on its own seed (weights, held-out rows and cells, shuffling) and
+        calibrated on its own held-out cells, then averaged (:class:`vsae.model.ensemble.VSAEEnsemble`).
+        ``"auto"``: the default of the data type and size, :func:`default_ensemble_size` (numerical
+        tables: 3 networks up to 1,666 rows, 1 from 2,500 rows on; 1 when a modality is categorical
+        or an image), and 1 with ``refit`` (which trains one network on every row).
     """
 
     epochs: int = 200
@@ -135,6 +144,7 @@ class TrainConfig:
     verbose: int = 0
     checkpoint_dir: str | None = None
     checkpoint_every: int = 10
+    ensemble_size: int | str = "auto"
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 2:
@@ -151,6 +161,13 @@ class TrainConfig:
             isinstance(self.modality_dropout, (int, float)) and 0 <= self.modality_dropout < 1
         ):
             raise VSAEError(f"modality_dropout must be 'auto' or in [0, 1), got {self.modality_dropout!r}")
+        size = self.ensemble_size
+        if size != "auto" and (not isinstance(size, int) or isinstance(size, bool) or size < 1):
+            raise VSAEError(f"ensemble_size must be 'auto' or an integer ≥ 1, got {size!r}")
+        if self.refit and size not in ("auto", 1):
+            raise VSAEError(
+                "refit trains one network on every row: it cannot be combined with ensemble_size > 1"
+            )
 
     def fingerprint_fields(self) -> dict[str, Any]:
         """Settings that change the trained model (not where or how loudly it is trained)."""
@@ -175,13 +192,16 @@ class History:
     stopped_early: bool = False
     kl_per_modality: list[float] = field(default_factory=list)
     refit_epochs: int = 0
+    #: An ensemble's other members' histories (this one is the first member's).
+    members: list[History] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> History:
-        return cls(**data)
+        members = [cls.from_dict(member) for member in data.get("members", [])]
+        return cls(**{**data, "members": members})
 
 
 def resolve_device(device: str) -> torch.device:
@@ -263,6 +283,19 @@ def default_unobserved_term(schema: Schema) -> bool:
     return any(m.kind == "image" for m in schema)
 
 
+def default_ensemble_size(schema: Schema, rows: int) -> int:
+    """The default number of networks for a data type and ``rows`` rows (docs/model.md, "Ensembles").
+
+    Numerical tables: as many as the rows afford (:func:`vsae.budget.ensemble_size_for_rows`, 5 up to
+    1,666 rows): on the six small numerical tables of the ablation 3 networks lowered the validation
+    error in 28 of 36 cells. One network as soon as a modality is not numerical: on zoo (categorical)
+    an ensemble of 5 was worse in 5 of 6 cells, and no mixed or image data was measured.
+    """
+    if any(m.kind != "numerical" for m in schema):
+        return 1
+    return budget.ensemble_size_for_rows(rows)
+
+
 def train_vsae(
     schema: Schema,
     x: np.ndarray,
@@ -270,8 +303,9 @@ def train_vsae(
     model_config: VSAEConfig | None = None,
     config: TrainConfig | None = None,
     resume: bool = False,
-) -> tuple[VSAE, History]:
-    """Build a :class:`VSAE` for ``schema`` and train it with the Eq. 8 objective on encoded data.
+) -> tuple[VSAE | VSAEEnsemble, History]:
+    """Build a :class:`VSAE` for ``schema`` and train it with the Eq. 8 objective on encoded data
+    (an ensemble of them, :class:`VSAEEnsemble`, when ``config.ensemble_size`` asks for several).
 
     Parameters
     ----------
@@ -288,9 +322,11 @@ def train_vsae(
 
     Returns
     -------
-    model : VSAE
-        The network at its best validation epoch, in eval mode, on ``config.device``.
+    model : VSAE or VSAEEnsemble
+        The network at its best validation epoch, in eval mode, on ``config.device`` (or the
+        ensemble of such networks).
     history : History
+        The first network's; an ensemble's other members' are in ``history.members``.
     """
     config = config or TrainConfig()
     dropout = config.modality_dropout
@@ -306,7 +342,45 @@ def train_vsae(
         config, epochs=epochs, warmup_epochs=budget.warmup_for_rows(rows, config.warmup_epochs, epochs)
     )
     build = functools.partial(VSAE, schema, model_config)
-    return train_network(build, objective, schema, x, observed, config, resume, calibrate_predictive=True)
+    size = config.ensemble_size
+    size = 1 if config.refit else default_ensemble_size(schema, x.shape[0]) if size == "auto" else int(size)
+    if size > 1 and config.checkpoint_dir is not None:
+        _make_ensemble_checkpoint_folder(config.checkpoint_dir)
+    trained = [
+        train_network(build, objective, schema, x, observed, _member_config(config, j, size), resume, True)
+        for j in range(size)
+    ]
+    if size == 1:
+        return trained[0]
+    models, histories = zip(*trained, strict=True)
+    return VSAEEnsemble(models), replace(histories[0], members=list(histories[1:]))
+
+
+def _make_ensemble_checkpoint_folder(folder: str) -> None:
+    """The folder holding an ensemble's checkpoints, one subfolder per member (its parent must exist,
+    as for a model folder)."""
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise VSAEError(f"cannot checkpoint to {folder!r}: a file of that name exists")
+    if not path.parent.is_dir():
+        raise VSAEError(f"cannot checkpoint to {folder!r}: folder {str(path.parent)!r} does not exist")
+    path.mkdir(exist_ok=True)
+
+
+def _member_config(config: TrainConfig, member: int, size: int) -> TrainConfig:
+    """The training settings of an ensemble's ``member``: the first keeps the seed (a one-member
+    ensemble is the plain network), the others get seeds drawn from it, so that each holds out rows
+    and cells of its own and the ensemble as a whole learns from every row; each checkpoints to a
+    subfolder of its own."""
+    if size == 1:
+        return config
+    seed = config.seed
+    if member > 0:
+        seed = int(np.random.SeedSequence([config.seed, 2, member]).generate_state(1)[0])
+    folder = (
+        None if config.checkpoint_dir is None else os.path.join(config.checkpoint_dir, f"member-{member}")
+    )
+    return replace(config, seed=seed, checkpoint_dir=folder)
 
 
 def train_network(

@@ -31,6 +31,7 @@ from vsae.data import (
 from vsae.errors import VSAEError
 from vsae.imputer import VSAEImputer
 from vsae.metrics import expected_calibration_error, interval_coverage, nrmse, nrmse_pooled, pfc
+from vsae.model.ensemble import members_of
 
 #: Draws behind every predictive interval and class probability a cell scores.
 UNCERTAINTY_DRAWS = 50
@@ -168,6 +169,7 @@ def tabular_cell(cell: Cell, budget: Budget) -> dict[str, Any]:
         record["best_epoch"] = imputer.history_.best_epoch
     if cell.method == "vsae":
         record["n_parameters"] = count_parameters(imputer.model_)
+        record["ensemble_members"] = len(members_of(imputer.model_))
         _, mask = imputer.generate(budget.generated_rows, random_state=cell.seed)
         record["generated_missing_ratio"] = missing_ratio(np.asarray(mask, dtype=bool))
         record["generated_rows"] = budget.generated_rows

@@ -7,11 +7,14 @@
   (:mod:`vsae.model.encoders`); :class:`GroupedLinear`, :class:`GroupedBatchNorm`: the batched layers
   they are built of (:mod:`vsae.model.layers`).
 - :class:`Posterior`, :class:`Decoded`: what the network returns.
+- :class:`VSAEEnsemble`: networks fitted to the same data whose predictions are averaged
+  (:mod:`vsae.model.ensemble`).
 
 The model is described in docs/design.md; what it must never import is in docs/architecture.md.
 """
 
 from vsae.model.encoders import UnimodalEncoders, UnobservedFill
+from vsae.model.ensemble import VSAEEnsemble
 from vsae.model.layers import GroupedBatchNorm, GroupedLinear
 from vsae.model.likelihoods import LOGVAR_LIMIT, Likelihoods
 from vsae.model.objective import LossTerms, SelectiveELBO
@@ -30,4 +33,5 @@ __all__ = [
     "UnimodalEncoders",
     "UnobservedFill",
     "VSAEConfig",
+    "VSAEEnsemble",
 ]

@@ -157,12 +157,17 @@ class Likelihoods(nn.Module):
 
     def mode(self, raw: torch.Tensor) -> torch.Tensor:
         """Point imputation: means for numerical and image columns, one-hot argmax, rounded bits."""
-        out = self.mean(raw)
+        return self.point(self.mean(raw))
+
+    def point(self, mean: torch.Tensor) -> torch.Tensor:
+        """Point imputation from expected values (:meth:`mean`, or an average of several): the
+        numerical and image columns as they are, the most probable class one-hot, bits rounded."""
+        out = mean.clone()
         if self.binary_columns.numel():
             out[:, self.binary_columns] = (out[:, self.binary_columns] > 0.5).to(out.dtype)
         if self.categorical_modality.numel():
-            log_probs = self._padded_log_probs(raw)
-            one_hot = F.one_hot(log_probs.argmax(-1), log_probs.shape[-1]).to(out.dtype)
+            probabilities = mean[:, self.categorical_gather].masked_fill(~self.categorical_valid, -1.0)
+            one_hot = F.one_hot(probabilities.argmax(-1), probabilities.shape[-1]).to(out.dtype)
             self._scatter_blocks(one_hot, out)
         return out
 
