@@ -276,3 +276,9 @@ def test_single_row_can_be_transformed(table: pd.DataFrame, fitted: VSAEImputer)
     assert np.isfinite(imputed.loc[3, "alcohol"]) and imputed.loc[3, "grade"] in {"high", "low"}
     observed = row.notna().to_numpy()[0]
     assert (imputed.iloc[0][observed] == row.iloc[0][observed]).all()
+
+
+@pytest.mark.parametrize("method", ["uncertainty", "class_probabilities"])
+def test_one_draw_cannot_measure_a_spread(method: str, table: pd.DataFrame, fitted: VSAEImputer) -> None:
+    with pytest.raises(VSAEError, match="at least 2 draws"):
+        getattr(fitted, method)(table, n=1)

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
+from vsae.errors import VSAEError
 from vsae.model.ensemble import VSAEEnsemble, averaged_mean, members_of
 from vsae.model.vsae import VSAE
 
@@ -118,7 +119,7 @@ def predictive_moments(
     the mean is the predictive class distribution. For an ensemble, see :func:`_ensemble_moments`.
     """
     if n < 2:
-        raise ValueError(f"at least 2 draws are needed to measure a spread, got {n}")
+        raise VSAEError(f"at least 2 draws are needed to measure a spread, got {n}")
     members = members_of(model)
     if len(members) > 1:
         with seeded(model, seed):
