@@ -19,8 +19,10 @@ import torch
 from tiny_network import TINY_NETWORK
 
 from vsae.data import apply_mask, mcar_mask
+from vsae.errors import VSAEError
 from vsae.imputer import VSAEImputer
 from vsae.model.vsae import VSAE
+from vsae.train import TrainConfig
 
 ROWS = 160
 
@@ -138,6 +140,23 @@ def test_kl_weight_is_the_weight_of_the_kl_in_the_optimised_loss(table: pd.DataF
             parts = record["observed_nll"] + record["unobserved_nll"] + record["mask_nll"]
             assert record["kl"] > 0
             assert record["loss"] == pytest.approx(parts + kl_weight * record["kl"], rel=1e-5, abs=1e-5)
+
+
+def test_the_default_kl_weight_is_that_of_the_data_type(table: pd.DataFrame) -> None:
+    """``kl_weight="auto"``: 0.1 on a numerical table, 0.02 once a column is categorical, as the
+    optimised loss shows (its KL part is the recorded KL times that weight)."""
+    labelled = table.assign(grade=np.where(table.iloc[:, 0] > table.iloc[:, 0].median(), "high", "low"))
+    for frame, weight in ((table, 0.1), (labelled, 0.02)):
+        imputer = VSAEImputer(**settings(epochs=2, patience=3)).fit(frame)
+        for record in imputer.history_.epochs:
+            parts = record["observed_nll"] + record["unobserved_nll"] + record["mask_nll"]
+            assert record["loss"] == pytest.approx(parts + weight * record["kl"], rel=1e-5, abs=1e-5)
+
+
+@pytest.mark.parametrize("weight", [-0.1, "0.1", True, float("nan")])
+def test_an_invalid_kl_weight_is_refused(weight: object) -> None:
+    with pytest.raises(VSAEError, match="kl_weight"):
+        TrainConfig(kl_weight=weight)  # type: ignore[arg-type]
 
 
 def test_modality_dropout_reaches_the_encoders_during_training(

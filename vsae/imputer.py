@@ -128,7 +128,7 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         learning_rate: float = 1e-3,
         warmup_epochs: int = 20,
         unobserved_term: bool | str = "auto",
-        kl_weight: float = 0.1,
+        kl_weight: float | str = "auto",
         modality_dropout: float | str = "auto",
         validation_fraction: float = 0.2,
         validation_hidden_fraction: float = 0.2,

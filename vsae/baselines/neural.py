@@ -77,7 +77,7 @@ from vsae.imputer import VSAEImputer
 from vsae.model.vsae import VSAE, VSAEConfig
 from vsae.schema import Schema, infer_table_schema
 from vsae.tabular import TableCodec, validate_table
-from vsae.train import History, Objective, TrainConfig, train_network
+from vsae.train import KL_WEIGHT, History, Objective, TrainConfig, train_network
 
 __all__ = [
     "METHODS",
@@ -112,7 +112,7 @@ REFERENCE_METHODS: frozenset[str] = frozenset(
 
 #: Settings that default to :class:`~vsae.imputer.VSAEImputer`'s own default when left at ``None``,
 #: so that every neural method of a benchmark trains with VSAE's likelihood scale and optimiser.
-_VSAE_DEFAULTS = ("numerical_variance", "learning_rate", "kl_weight")
+_VSAE_DEFAULTS = ("numerical_variance", "learning_rate")
 #: Parameters that define the VSAE a baseline is compared with (its backbone and likelihood).
 _VSAE_SIZES = (
     "latent_dim",
@@ -201,7 +201,8 @@ def train_baseline(
     vsae_config : VSAEConfig, optional
         The VSAE whose backbone sizes and likelihood settings the baseline shares.
     config : TrainConfig, optional
-        Optimisation settings (its ``kl_weight`` weighs the baseline's KL term).
+        Optimisation settings (its ``kl_weight`` weighs the baseline's KL term; ``"auto"`` is
+        ``vsae.train.KL_WEIGHT`` on every table: the baselines' weight was never ablated).
     match_parameters : bool
         Widen the hidden layers to at least VSAE's parameter count.
     n_samples, imputation_samples : int
@@ -211,7 +212,8 @@ def train_baseline(
     """
     config = config or TrainConfig()
     network = _network_class(method)
-    objective = make_objective(method, config.kl_weight, n_samples, train_missing_rate)
+    kl_weight = KL_WEIGHT if config.kl_weight == "auto" else float(config.kl_weight)
+    objective = make_objective(method, kl_weight, n_samples, train_missing_rate)
     sizes = baseline_config(
         method, schema, vsae_config, match_parameters, imputation_samples=imputation_samples
     )
@@ -250,8 +252,12 @@ class NeuralBaselineImputer(TransformerMixin, BaseEstimator):
     epochs, batch_size, warmup_epochs, validation_fraction, validation_hidden_fraction, patience,
     clip_grad_norm, device, verbose
         Training settings, see :class:`vsae.train.TrainConfig` (the warm-up only delays early stopping).
-    learning_rate, kl_weight : float, optional
-        None: VSAEImputer's defaults.
+    learning_rate : float, optional
+        None: VSAEImputer's default.
+    kl_weight : float or "auto"
+        ``"auto"``: VSAE's KL weight of numerical tables (``vsae.train.KL_WEIGHT``, 0.1) on every
+        table. The baselines' own KL weight was never ablated, so they do not follow VSAE's lower
+        weight on categorical tables (docs/model.md, "Categorical tables").
     random_state : int
         Seeds initialisation, splits, shuffling and noise.
 
@@ -290,7 +296,7 @@ class NeuralBaselineImputer(TransformerMixin, BaseEstimator):
         batch_size: int = 128,
         learning_rate: float | None = None,
         warmup_epochs: int = 20,
-        kl_weight: float | None = None,
+        kl_weight: float | str = "auto",
         validation_fraction: float = 0.2,
         validation_hidden_fraction: float = 0.2,
         patience: int = 20,
