@@ -8,6 +8,7 @@ rules (Barnard–Rubin degrees of freedom). The 95% interval should cover the tr
 replications.
 
     python benchmarks/rubin_coverage.py run --method vsae --replications 100
+    python benchmarks/rubin_coverage.py run --method vsae_single --replications 100   # one network
     python benchmarks/rubin_coverage.py run --method iterative --replications 100
     python benchmarks/rubin_coverage.py summary
 
@@ -45,8 +46,9 @@ def replication_table(replication: int) -> pd.DataFrame:
 
 
 def completed_tables(method: str, table: pd.DataFrame, replication: int) -> list[pd.DataFrame]:
-    if method == "vsae":
-        imputer = VSAEImputer(random_state=replication, device="cpu").fit(table)
+    if method in ("vsae", "vsae_single"):
+        settings = {"ensemble_size": 1} if method == "vsae_single" else {}  # the default before ensembles
+        imputer = VSAEImputer(random_state=replication, device="cpu", **settings).fit(table)
         return imputer.sample_imputations(table, n=IMPUTATIONS, random_state=replication)
     tables = []
     for draw in range(IMPUTATIONS):
@@ -122,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run")
-    run_parser.add_argument("--method", choices=["vsae", "iterative"], default="vsae")
+    run_parser.add_argument("--method", choices=["vsae", "vsae_single", "iterative"], default="vsae")
     run_parser.add_argument("--replications", type=int, default=100)
     commands.add_parser("summary")
     args = parser.parse_args(argv)
