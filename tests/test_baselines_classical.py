@@ -22,7 +22,7 @@ from vsae.baselines import (
     MissForestImputer,
     make_classical_imputer,
 )
-from vsae.baselines.classical import _MixedTableCodec
+from vsae.baselines.classical import _PeerEncoding
 from vsae.errors import VSAEError
 
 # IterativeImputer warns when max_iter rounds end before its tolerance is met (forests always do).
@@ -258,7 +258,8 @@ def test_categorical_features_override_treats_integer_codes_as_categories(wine):
     coded = masked.assign(cultivar=masked["cultivar"].cat.codes.replace(-1, np.nan))  # floats 0/1/2
     estimator = MICEImputer(random_state=0, categorical_features=["alcohol_level", "cultivar"])
     out = estimator.fit_transform(coded)
-    assert estimator.codec_.categories_["cultivar"] == [0.0, 1.0, 2.0]
+    schema = estimator.encoding_.codec.schema
+    assert schema.modalities[schema.names.index("cultivar")].categories == (0.0, 1.0, 2.0)
     assert set(out["cultivar"]) <= {0.0, 1.0, 2.0} and out["cultivar"].dtype == np.float64
 
 
@@ -287,16 +288,22 @@ def test_mixed_dtypes_round_trip():
 
 def test_codec_fits_on_observed_cells_only(wine):
     full, _, masked = wine
-    codec = _MixedTableCodec().fit(masked)
-    assert codec.numerical_ == [c for c in masked.columns if c not in CATEGORICAL]
-    assert codec.means_["proline"] == pytest.approx(masked["proline"].mean())
-    assert codec.stds_["proline"] == pytest.approx(masked["proline"].std(ddof=0))
-    Z = codec.encode(masked)
-    assert Z.shape == (len(masked), 13 + 3 + 3)
-    assert np.array_equal(np.isnan(Z[:, codec.blocks_["cultivar"]]).all(axis=1), masked["cultivar"].isna())
+    encoding = _PeerEncoding(masked, None)
+    numerical = [c for c in masked.columns if c not in CATEGORICAL]
+    assert encoding.codec.means["proline"] == pytest.approx(masked["proline"].mean())
+    assert encoding.codec.stds["proline"] == pytest.approx(masked["proline"].std(ddof=0))
+    Z = encoding.encode(masked)
+    assert Z.shape == (len(masked), 13 + 3 + 3) and Z.flags.c_contiguous
+    # numerical columns first, then one block per categorical column
+    assert encoding.variables.tolist() == [*range(13), 13, 13, 13, 14, 14, 14]
+    proline = numerical.index("proline")
+    assert np.array_equal(np.isnan(Z[:, proline]), masked["proline"].isna())
+    cultivar = slice(13 + 3 * CATEGORICAL.index("cultivar"), 16 + 3 * CATEGORICAL.index("cultivar"))
+    assert np.array_equal(np.isnan(Z[:, cultivar]).all(axis=1), masked["cultivar"].isna())
+    assert encoding.block_starts.tolist() == [13, 16]
     # decode(encode(x)) is the identity: filling the masked table from the complete table's encoding
     # gives the complete table back.
-    restored = codec.decode(codec.encode(full), masked)
+    restored = encoding.decode(encoding.encode(full), masked)
     pd.testing.assert_frame_equal(restored, full, check_exact=False, rtol=1e-12)
 
 

@@ -213,6 +213,7 @@ def infer_table_schema(
     categorical: Sequence[Any] | None = None,
     numerical: Sequence[Any] | None = None,
     max_levels: int | None = MAX_CATEGORY_LEVELS,
+    declared_categories: bool = True,
 ) -> Schema:
     """One modality per column: numeric dtypes are numerical, the rest categorical.
 
@@ -228,6 +229,9 @@ def infer_table_schema(
         Most classes of a categorical modality; a column with more levels keeps its
         ``max_levels - 1`` most frequent ones and an "other" class (:func:`cut_rare_levels`).
         None keeps every level.
+    declared_categories : bool
+        A ``category`` column's classes are its declared categories; False keeps only those observed
+        in it (the classical peers, whose every encoded column must hold an observed value).
     """
     if max_levels is not None and max_levels < 2:
         raise VSAEError(f"max_levels must be at least 2 (or None), got {max_levels}")
@@ -245,7 +249,7 @@ def infer_table_schema(
         if name not in forced_numerical and (
             name in forced_categorical or is_categorical_dtype(column.dtype)
         ):
-            labels = _category_labels(column)
+            labels = _category_labels(column, declared_categories)
             other = max_levels is not None and len(labels) > max_levels
             if other:
                 labels = cut_rare_levels(column, labels, max_levels)
@@ -255,10 +259,14 @@ def infer_table_schema(
     return Schema(tuple(modalities))
 
 
-def _category_labels(column: pd.Series) -> tuple[Any, ...]:
-    """Class labels of a categorical column: its declared categories, else its sorted observed values."""
+def _category_labels(column: pd.Series, declared: bool = True) -> tuple[Any, ...]:
+    """Class labels of a categorical column: its declared categories (only the observed ones unless
+    ``declared``), else its sorted observed values."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         labels = list(column.cat.categories)
+        if not declared:
+            present = set(column.cat.codes[column.notna()].unique().tolist())
+            labels = [label for code, label in enumerate(labels) if code in present]
     else:
         try:
             observed = column.dropna().unique().tolist()

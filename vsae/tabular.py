@@ -18,7 +18,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -91,6 +91,14 @@ def numeric_column(column: pd.Series) -> np.ndarray:
     return values
 
 
+#: What becomes of a cell holding a category not seen at fit (:meth:`TableCodec.encode`).
+UnseenCells = Literal["imputed", "kept"]
+_UNSEEN_FATE: dict[str, str] = {
+    "imputed": "they are treated as missing and imputed",
+    "kept": "they are treated as missing when imputing other cells and are returned unchanged",
+}
+
+
 @dataclass
 class TableCodec:
     """Standardisation statistics and category lists learned from the observed training cells."""
@@ -143,14 +151,19 @@ class TableCodec:
             raise VSAEError(f"the table's columns differ from those seen at fit: {'; '.join(details)}")
         raise VSAEError(f"the table's columns are in a different order than at fit; expected {expected}")
 
-    def encode(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Encoded matrix ``[n, total_width]`` (float32) and observation mask ``[n, M]`` (True = observed).
+    def encode(
+        self, frame: pd.DataFrame, dtype: type[np.floating] = np.float32, unseen: UnseenCells = "imputed"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Encoded matrix ``[n, total_width]`` and observation mask ``[n, M]`` (True = observed).
 
-        Categories not seen at fit are treated as missing, with a warning naming them.
+        ``dtype``: float32 for the network; the classical peers read float64. Categories not seen at
+        fit are treated as missing, with a warning naming them and saying what becomes of those
+        cells: ``unseen`` is ``"imputed"`` when the caller fills every unobserved cell (the
+        estimators), ``"kept"`` when it fills only the empty ones (the classical peers).
         """
         self.check_columns(frame)
         n = len(frame)
-        x = np.zeros((n, self.schema.total_width), dtype=np.float32)
+        x = np.zeros((n, self.schema.total_width), dtype=dtype)
         observed = np.zeros((n, len(self.schema)), dtype=bool)
         for index, modality in enumerate(self.schema):
             column = frame.iloc[:, index]
@@ -161,12 +174,12 @@ class TableCodec:
                 codes = pd.Index(list(modality.categories)).get_indexer(column)
                 if modality.other:
                     codes = _other_codes(codes, column, modality.width)
-                unseen = (codes < 0) & column.notna().to_numpy()
-                if unseen.any():
-                    values = sorted({repr(v) for v in column[unseen]})[:5]
+                new_levels = (codes < 0) & column.notna().to_numpy()
+                if new_levels.any():
+                    values = sorted({repr(v) for v in column[new_levels]})[:5]
                     warnings.warn(
-                        f"column {modality.name!r}: {int(unseen.sum())} cell(s) hold categories not seen "
-                        f"at fit ({', '.join(values)}); they are treated as missing and imputed",
+                        f"column {modality.name!r}: {int(new_levels.sum())} cell(s) hold categories not seen "
+                        f"at fit ({', '.join(values)}); {_UNSEEN_FATE[unseen]}",
                         UserWarning,
                         stacklevel=3,
                     )

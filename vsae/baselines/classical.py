@@ -7,7 +7,8 @@ scikit-learn transformer API on :class:`pandas.DataFrame` objects::
     imputer = KNNTableImputer(n_neighbors=5).fit(train)   # NaN marks a missing cell
     completed = imputer.transform(test)                   # same index, columns and dtypes
 
-All four work on one shared encoding, :class:`_MixedTableCodec`, fitted on the observed cells of the
+All four work on one shared encoding, :class:`_PeerEncoding` (the network's
+:class:`vsae.tabular.TableCodec` seen as scikit-learn reads a table), fitted on the observed cells of the
 frame given to ``fit`` (never on missing cells, never on the frame given to ``transform``):
 
 * a numerical column is standardised with the mean and standard deviation of its observed cells;
@@ -24,7 +25,6 @@ categorical. ``categorical_features`` overrides this (for instance integer-coded
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -37,10 +37,10 @@ from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
 from sklearn.utils.validation import check_is_fitted
 
 from vsae.errors import VSAEError
+from vsae.schema import infer_table_schema
+from vsae.tabular import TableCodec
 
 __all__ = ["KNNTableImputer", "MICEImputer", "MeanModeImputer", "MissForestImputer"]
-
-_MAX_VALUES_IN_WARNING = 5
 
 
 def _check_frame(X: Any, what: str) -> pd.DataFrame:
@@ -61,201 +61,89 @@ def _is_numerical_dtype(dtype: Any) -> bool:
     return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
 
 
-def _observed_categories(column: pd.Series) -> list[Any]:
-    """Categories observed in ``column``: declared order for ``category`` dtype, else sorted if possible."""
-    observed = column.dropna()
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        present = set(observed.cat.codes.unique().tolist())
-        return [c for i, c in enumerate(column.cat.categories) if i in present]
-    values = list(pd.unique(observed))
-    try:
-        return sorted(values)
-    except TypeError:  # mixed, unorderable types: keep the order of first appearance
-        return values
+class _PeerEncoding:
+    """A table as scikit-learn's imputers read it: :class:`vsae.tabular.TableCodec`'s encoding in
+    float64, NaN in every missing cell, numerical columns first.
 
-
-class _MixedTableCodec:
-    """Encode a mixed table as a float matrix with NaN for missing cells, and decode it back.
-
-    Fitted on the observed cells of one frame: the mean and standard deviation of each numerical
-    column and the list of categories observed in each categorical column. Not an estimator; the
-    imputers below hold a fitted codec as ``codec_``.
-
-    This is not :class:`vsae.tabular.TableCodec`, the network's codec, on purpose: scikit-learn's
-    imputers need a float64 matrix with NaN in the missing cells, the variable of every encoded column
-    and each column's observed range (MICE's clipping), and the peers keep every observed category
-    (no "other" class), accept the fitted columns in any order and return a category unseen at fit
-    unchanged. TableCodec writes float32 zeros plus a mask in schema order for the network; built on
-    it, KNN's NRMSE on glass (seed 0, 50% MCAR) moved from 0.94232 to 0.94125 and mean imputation's and
-    MICE's by up to 4e-8, so the reproduction's cells would no longer be reproduced.
+    The codec is the network's (standardisation with the observed cells' mean and standard deviation,
+    one-hot blocks), fitted with what the peers need besides: every observed category kept (no
+    "other" class, no declared but unobserved category), the variable of each encoded column (a
+    one-hot column is never predicted from its own block) and each column's observed range (MICE's
+    clipping). The numerical-first column order is the order in which scikit-learn's iterative
+    imputers visit the columns, so it fixes their results; the peers accept the fitted columns in any
+    order and return a category unseen at fit unchanged.
 
     Parameters
     ----------
+    frame : DataFrame
+        The table given to ``fit``; only its observed cells are read.
     categorical_features : list of column names or None
-        Columns to treat as categorical. ``None`` infers the roles from the dtypes.
+        The categorical columns; ``None`` infers the roles from the dtypes. When given, every other
+        column must be numeric.
     """
 
-    def __init__(self, categorical_features: Sequence[Hashable] | None = None) -> None:
-        self.categorical_features = categorical_features
-
-    # ------------------------------------------------------------------ fit
-    def fit(self, X: pd.DataFrame) -> _MixedTableCodec:
-        self.columns_: list[Hashable] = list(X.columns)
-        self.categorical_: list[Hashable] = self._categorical_columns(X)
-        categorical = set(self.categorical_)
-        self.numerical_: list[Hashable] = [c for c in self.columns_ if c not in categorical]
-
-        empty = [c for c in self.columns_ if X[c].isna().all()]
-        if empty:
-            raise VSAEError(
-                f"column(s) {empty} have no observed value in the data given to fit; "
-                "drop them or provide observed values"
-            )
-
-        self.means_: dict[Hashable, float] = {}
-        self.stds_: dict[Hashable, float] = {}
-        observed_ranges: list[tuple[float, float]] = []
-        for col in self.numerical_:
-            values = self._numerical_values(X, col)
-            observed = values[~np.isnan(values)]
-            std = float(observed.std())
-            self.means_[col] = float(observed.mean())
-            self.stds_[col] = std if std > 0 and np.isfinite(std) else 1.0
-            observed_ranges.append(
-                (
-                    (observed.min() - self.means_[col]) / self.stds_[col],
-                    (observed.max() - self.means_[col]) / self.stds_[col],
+    def __init__(self, frame: pd.DataFrame, categorical_features: Sequence[Hashable] | None) -> None:
+        if categorical_features is not None:
+            listed = list(categorical_features)
+            unknown = [c for c in listed if c not in frame.columns]
+            if unknown:
+                raise VSAEError(f"categorical_features names column(s) not in the data: {unknown}")
+            not_numeric = [
+                c for c in frame.columns if c not in listed and not _is_numerical_dtype(frame[c].dtype)
+            ]
+            if not_numeric:
+                raise VSAEError(
+                    f"column(s) {not_numeric} are not numeric but are missing from categorical_features"
                 )
-            )
-        self.categories_: dict[Hashable, list[Any]] = {
-            col: _observed_categories(X[col]) for col in self.categorical_
-        }
+        schema = infer_table_schema(frame, categorical_features, max_levels=None, declared_categories=False)
+        self.codec = TableCodec.fit(frame, schema)
+        self.columns: list[Hashable] = list(schema.names)
+        numerical = [i for i, m in enumerate(schema) if m.kind != "categorical"]
+        categorical = [i for i, m in enumerate(schema) if m.kind == "categorical"]
+        #: Encoded columns of the codec in the peers' order, and the variable (column) of each.
+        positions = np.arange(schema.total_width)
+        self.order = np.concatenate([positions[schema.columns_of(i)] for i in [*numerical, *categorical]])
+        self.variables = np.concatenate(
+            [np.full(schema.modalities[i].width, rank) for rank, i in enumerate([*numerical, *categorical])]
+        )
+        #: The first encoded column of every categorical block (MICE's reference category).
+        self.block_starts = np.flatnonzero(np.diff(self.variables, prepend=-1))[len(numerical) :]
+        # Range of the observed encoded values of each column: one-hot columns span [0, 1]. One
+        # observed value leaves nothing to clip to (scikit-learn requires low < high).
+        encoded = self.encode(frame)
+        self.lows, self.highs = np.zeros(len(self.order)), np.ones(len(self.order))
+        for j in range(len(numerical)):
+            low, high = np.nanmin(encoded[:, j]), np.nanmax(encoded[:, j])
+            self.lows[j], self.highs[j] = (low, high) if low < high else (-np.inf, np.inf)
 
-        # Layout of the encoded matrix: numerical columns first, then one block per categorical column.
-        self.numerical_index_ = {col: j for j, col in enumerate(self.numerical_)}
-        self.blocks_: dict[Hashable, slice] = {}
-        start = len(self.numerical_)
-        for col in self.categorical_:
-            stop = start + len(self.categories_[col])
-            self.blocks_[col] = slice(start, stop)
-            start = stop
-        self.n_encoded_ = start
-        # Which variable (original column) each encoded column belongs to.
-        self.variables_ = np.empty(self.n_encoded_, dtype=np.int64)
-        self.variables_[: len(self.numerical_)] = np.arange(len(self.numerical_))
-        for g, block in enumerate(self.blocks_.values(), start=len(self.numerical_)):
-            self.variables_[block] = g
-        # Range of the observed (encoded) values of each encoded column: one-hot columns span [0, 1].
-        self.lows_ = np.zeros(self.n_encoded_)
-        self.highs_ = np.ones(self.n_encoded_)
-        for j, (low, high) in enumerate(observed_ranges):
-            # One observed value: nothing to clip to (scikit-learn requires low < high).
-            self.lows_[j], self.highs_[j] = (low, high) if low < high else (-np.inf, np.inf)
-        return self
-
-    def _categorical_columns(self, X: pd.DataFrame) -> list[Hashable]:
-        if self.categorical_features is None:
-            return [c for c in X.columns if not _is_numerical_dtype(X[c].dtype)]
-        requested = list(self.categorical_features)
-        unknown = [c for c in requested if c not in X.columns]
-        if unknown:
-            raise VSAEError(f"categorical_features names column(s) not in the data: {unknown}")
-        requested_set = set(requested)
-        not_numeric = [c for c in X.columns if c not in requested_set and not _is_numerical_dtype(X[c].dtype)]
-        if not_numeric:
-            raise VSAEError(
-                f"column(s) {not_numeric} are not numeric but are missing from categorical_features"
-            )
-        return [c for c in X.columns if c in requested_set]
-
-    @staticmethod
-    def _numerical_values(X: pd.DataFrame, col: Hashable) -> np.ndarray:
-        if not _is_numerical_dtype(X[col].dtype):
-            raise VSAEError(f"column {col!r} is numerical but has non-numeric dtype {X[col].dtype}")
-        values = X[col].to_numpy(dtype=float, na_value=np.nan)
-        if np.isinf(values).any():
-            raise VSAEError(f"column {col!r} contains infinite values")
-        return values
-
-    # ------------------------------------------------------------------ encode
     def check_columns(self, X: pd.DataFrame) -> None:
         """Raise unless ``X`` has exactly the fitted columns (in any order)."""
-        missing = [c for c in self.columns_ if c not in X.columns]
-        fitted = set(self.columns_)
-        extra = [c for c in X.columns if c not in fitted]
+        missing = [c for c in self.columns if c not in X.columns]
+        extra = [c for c in X.columns if c not in set(self.columns)]
         if missing or extra:
             raise VSAEError(f"columns differ from those seen in fit: missing {missing}, unexpected {extra}")
 
     def encode(self, X: pd.DataFrame) -> np.ndarray:
-        """Float matrix of shape (n_rows, n_encoded_) with NaN wherever a cell is missing.
+        """Float matrix ``[n_rows, encoded columns]`` with NaN wherever a cell is missing.
 
         A category not seen at fit cannot be encoded: it is treated as missing (with a
-        :class:`UserWarning` naming the column and the values).
+        :class:`UserWarning` naming the column and the values) and returned unchanged by
+        :meth:`decode`.
         """
-        Z = np.zeros((X.shape[0], self.n_encoded_), dtype=float)
-        for col, j in self.numerical_index_.items():
-            Z[:, j] = (self._numerical_values(X, col) - self.means_[col]) / self.stds_[col]
-        for col in self.categorical_:
-            column = X[col]
-            categories = self.categories_[col]
-            values = column.to_numpy(dtype=object, na_value=None)
-            codes = pd.Index(categories, dtype=object).get_indexer(values).astype(np.int64)
-            unseen = (codes < 0) & column.notna().to_numpy()
-            if unseen.any():
-                new = pd.unique(column[unseen])
-                shown = ", ".join(repr(v) for v in new[:_MAX_VALUES_IN_WARNING])
-                extra = len(new) - _MAX_VALUES_IN_WARNING
-                more = f" (and {extra} more)" if extra > 0 else ""
-                warnings.warn(
-                    f"column {col!r} has value(s) not seen in fit: {shown}{more}; they are treated as "
-                    "missing when imputing other cells and are returned unchanged",
-                    UserWarning,
-                    stacklevel=3,
-                )
-            block = np.zeros((X.shape[0], len(categories)), dtype=float)
-            rows = np.flatnonzero(codes >= 0)
-            block[rows, codes[rows]] = 1.0
-            block[codes < 0] = np.nan
-            Z[:, self.blocks_[col]] = block
-        return Z
+        encoded, observed = self.codec.encode(X[self.columns], dtype=np.float64, unseen="kept")
+        schema = self.codec.schema
+        for index in range(len(schema)):
+            encoded[~observed[:, index], schema.offsets[index] : schema.offsets[index + 1]] = np.nan
+        # C order, as scikit-learn's imputers were measured with: a column-major copy changes the
+        # order of their sums, and so KNN's neighbours where distances tie.
+        return np.ascontiguousarray(encoded[:, self.order])
 
-    # ------------------------------------------------------------------ decode
     def decode(self, Z: np.ndarray, X: pd.DataFrame) -> pd.DataFrame:
         """Copy of ``X`` whose missing cells take their values from the imputed matrix ``Z``."""
-        out = X.copy()
-        for col in X.columns:
-            missing = X[col].isna().to_numpy()
-            if not missing.any():
-                continue
-            if col in self.numerical_index_:
-                j = self.numerical_index_[col]
-                values = Z[missing, j] * self.stds_[col] + self.means_[col]
-            else:
-                values = self._decode_block(Z[missing, self.blocks_[col]], X[col], col)
-            out[col] = self._fill(X[col], missing, values)
-        return out
-
-    def _decode_block(self, scores: np.ndarray, column: pd.Series, col: Hashable) -> np.ndarray:
-        categories = self.categories_[col]
-        if isinstance(column.dtype, pd.CategoricalDtype):
-            # Only categories the output dtype can hold are eligible.
-            allowed = np.array([c in column.cat.categories for c in categories], dtype=bool)
-            if not allowed.any():
-                raise VSAEError(f"column {col!r}: none of the categories seen in fit is among its categories")
-            scores = np.where(allowed, scores, -np.inf)
-        return np.asarray(categories, dtype=object)[np.argmax(scores, axis=1)]
-
-    @staticmethod
-    def _fill(column: pd.Series, missing: np.ndarray, values: np.ndarray) -> pd.Series:
-        """``column`` with ``values`` written into its missing positions, dtype unchanged."""
-        filled = column.copy()
-        dtype = column.dtype
-        if pd.api.types.is_integer_dtype(dtype):  # nullable integers: impute whole numbers
-            values = np.rint(values.astype(float)).astype(np.int64)
-        elif isinstance(dtype, np.dtype) and dtype.kind == "f":
-            values = values.astype(dtype)
-        filled.iloc[np.flatnonzero(missing)] = values
-        return filled
+        values = np.empty_like(Z)
+        values[:, self.order] = Z
+        frame = X[self.columns]
+        return self.codec.fill_missing(frame, frame.notna().to_numpy(), values)[list(X.columns)]
 
 
 class _VariableWiseIterativeImputer(IterativeImputer):
@@ -281,37 +169,37 @@ class _VariableWiseIterativeImputer(IterativeImputer):
 
 
 def _variable_wise_iterative_imputer(
-    codec: _MixedTableCodec, drop_reference_category: bool = False, **params: Any
+    encoding: _PeerEncoding, drop_reference_category: bool = False, **params: Any
 ) -> IterativeImputer:
-    """A :class:`_VariableWiseIterativeImputer` for the encoding of a fitted ``codec``.
+    """A :class:`_VariableWiseIterativeImputer` for the columns of ``encoding``.
 
     ``drop_reference_category``: a categorical variable enters other variables' regressions without
     its first one-hot column (dummy coding). Its full block sums to one, collinear with a linear
     model's intercept; that exact rank deficiency made LAPACK's SVD in ``BayesianRidge`` fail to
     converge on phishing (50% MCAR, every seed). Forests do not need it.
     """
-    if len(codec.columns_) == 1:  # nothing to regress on: keep the initial (mean / mode) imputation
+    if len(encoding.columns) == 1:  # nothing to regress on: keep the initial (mean / mode) imputation
         params["max_iter"] = 0
     if not hasattr(IterativeImputer, "_get_neighbor_feat_idx"):  # pragma: no cover - future sklearn
         raise RuntimeError("this scikit-learn's IterativeImputer lacks _get_neighbor_feat_idx; update vsae")
     # Imputations are clipped to each encoded column's observed range: without it the deterministic
     # regressions of later rounds extrapolate from their own growing predictions.
-    imputer = _VariableWiseIterativeImputer(min_value=codec.lows_, max_value=codec.highs_, **params)
-    imputer._variables = codec.variables_
-    imputer._not_predictors = np.zeros(codec.n_encoded_, dtype=bool)
+    imputer = _VariableWiseIterativeImputer(min_value=encoding.lows, max_value=encoding.highs, **params)
+    imputer._variables = encoding.variables
+    imputer._not_predictors = np.zeros(len(encoding.variables), dtype=bool)
     if drop_reference_category:
-        imputer._not_predictors[[block.start for block in codec.blocks_.values()]] = True
+        imputer._not_predictors[encoding.block_starts] = True
     return imputer
 
 
 class _EncodedImputer(TransformerMixin, BaseEstimator):
-    """Shared machinery: encode with :class:`_MixedTableCodec`, impute the float matrix, decode.
+    """Shared machinery: encode with :class:`_PeerEncoding`, impute the float matrix, decode.
 
     Subclasses only say which scikit-learn imputer runs on the encoded matrix.
     """
 
-    def _make_imputer(self, codec: _MixedTableCodec) -> BaseEstimator:
-        """A fresh, unfitted scikit-learn imputer for the matrix that the fitted ``codec`` encodes."""
+    def _make_imputer(self, encoding: _PeerEncoding) -> BaseEstimator:
+        """A fresh, unfitted scikit-learn imputer for the matrix of ``encoding``."""
         raise NotImplementedError
 
     def fit(self, X: pd.DataFrame, y: None = None) -> _EncodedImputer:
@@ -328,10 +216,10 @@ class _EncodedImputer(TransformerMixin, BaseEstimator):
         self
         """
         X = _check_frame(X, f"{type(self).__name__}.fit")
-        self.codec_ = _MixedTableCodec(self.categorical_features).fit(X)
-        self.imputer_ = self._make_imputer(self.codec_).fit(self.codec_.encode(X))
-        self.feature_names_in_ = np.asarray(self.codec_.columns_, dtype=object)
-        self.n_features_in_ = len(self.codec_.columns_)
+        self.encoding_ = _PeerEncoding(X, self.categorical_features)
+        self.imputer_ = self._make_imputer(self.encoding_).fit(self.encoding_.encode(X))
+        self.feature_names_in_ = np.asarray(self.encoding_.columns, dtype=object)
+        self.n_features_in_ = len(self.encoding_.columns)
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -349,9 +237,9 @@ class _EncodedImputer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "imputer_")
         X = _check_frame(X, f"{type(self).__name__}.transform")
-        self.codec_.check_columns(X)
-        Z = self.imputer_.transform(self.codec_.encode(X))
-        return self.codec_.decode(Z, X)
+        self.encoding_.check_columns(X)
+        Z = self.imputer_.transform(self.encoding_.encode(X))
+        return self.encoding_.decode(Z, X)
 
     def fit_transform(self, X: pd.DataFrame, y: None = None, **fit_params: Any) -> pd.DataFrame:
         """Fit on ``X`` and impute its missing cells (same as ``fit(X).transform(X)``)."""
@@ -377,7 +265,7 @@ class MeanModeImputer(_EncodedImputer):
     def __init__(self, categorical_features: Sequence[Hashable] | None = None) -> None:
         self.categorical_features = categorical_features
 
-    def _make_imputer(self, codec: _MixedTableCodec) -> BaseEstimator:
+    def _make_imputer(self, encoding: _PeerEncoding) -> BaseEstimator:
         # The mean of a one-hot block is the category frequencies, so its argmax is the mode.
         return SimpleImputer(strategy="mean")
 
@@ -400,7 +288,7 @@ class KNNTableImputer(_EncodedImputer):
         self.n_neighbors = n_neighbors
         self.categorical_features = categorical_features
 
-    def _make_imputer(self, codec: _MixedTableCodec) -> BaseEstimator:
+    def _make_imputer(self, encoding: _PeerEncoding) -> BaseEstimator:
         return KNNImputer(n_neighbors=self.n_neighbors)
 
 
@@ -437,9 +325,9 @@ class MICEImputer(_EncodedImputer):
         self.random_state = random_state
         self.categorical_features = categorical_features
 
-    def _make_imputer(self, codec: _MixedTableCodec) -> BaseEstimator:
+    def _make_imputer(self, encoding: _PeerEncoding) -> BaseEstimator:
         return _variable_wise_iterative_imputer(
-            codec, drop_reference_category=True, max_iter=self.max_iter, random_state=self.random_state
+            encoding, drop_reference_category=True, max_iter=self.max_iter, random_state=self.random_state
         )
 
 
@@ -492,7 +380,7 @@ class MissForestImputer(_EncodedImputer):
         self.n_jobs = n_jobs
         self.categorical_features = categorical_features
 
-    def _make_imputer(self, codec: _MixedTableCodec) -> BaseEstimator:
+    def _make_imputer(self, encoding: _PeerEncoding) -> BaseEstimator:
         forest = RandomForestRegressor(
             n_estimators=self.n_estimators,
             max_features=self.max_features,
@@ -500,7 +388,7 @@ class MissForestImputer(_EncodedImputer):
             n_jobs=self.n_jobs,
         )
         return _variable_wise_iterative_imputer(
-            codec,
+            encoding,
             estimator=forest,
             initial_strategy="mean",
             max_iter=self.max_iter,
