@@ -128,8 +128,8 @@ def test_unset_settings_follow_vsae_defaults(tables) -> None:
     logvar = imputer.model_.likelihoods.numerical_logvar
     assert torch.allclose(logvar, torch.full_like(logvar, math.log(defaults["numerical_variance"])))
     assert imputer.network_config_.numerical_variance == defaults["numerical_variance"]
-    with pytest.raises(VSAEError, match="expects a pandas DataFrame"):
-        imputer.transform(masked.to_numpy())
+    with pytest.raises(VSAEError, match="columns differ from those seen at fit"):
+        imputer.transform(masked.to_numpy())  # an array has no column names: they cannot match
 
 
 @pytest.mark.parametrize("dataset", ["white_wine", "zoo"])
@@ -265,3 +265,19 @@ def test_baselines_train_and_impute_image_modalities(method: str) -> None:
     imputed = inference.impute(model, x, observed)
     assert imputed.shape == x.shape and np.isfinite(imputed).all()
     assert (imputed >= 0).all() and (imputed <= 1).all()
+
+
+@pytest.mark.parametrize("method", NAMES)
+def test_a_saved_baseline_loads_and_imputes_alike(tables, tmp_path: Path, method: str) -> None:
+    complete, masked = tables["zoo"]
+    imputer = make_neural_imputer(method, **BUDGET).fit(complete if method in REFERENCE_METHODS else masked)
+    imputer.save(tmp_path / "model")
+    loaded = NeuralBaselineImputer.load(tmp_path / "model")
+    pd.testing.assert_frame_equal(loaded.transform(masked), imputer.transform(masked), check_exact=True)
+    assert loaded.get_params() == {**imputer.get_params(), "device": "cpu"}
+    assert loaded.network_config_ == imputer.network_config_
+    assert (loaded.n_parameters_, loaded.vsae_parameters_) == (
+        imputer.n_parameters_,
+        imputer.vsae_parameters_,
+    )
+    assert loaded.history_.best_epoch == imputer.history_.best_epoch

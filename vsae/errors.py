@@ -14,3 +14,8 @@ class VSAEError(ValueError):
 
 class TrainingDivergedError(VSAEError, RuntimeError):
     """The training loss became NaN or infinite."""
+
+
+class UnknownSettingError(VSAEError, TypeError):
+    """A keyword argument that is no setting of the estimator (a TypeError, as Python raises for an
+    unexpected keyword)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 from dataclasses import fields
 from typing import Any
 
@@ -11,7 +10,6 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import Tags
-from sklearn.utils.validation import check_is_fitted
 
 from vsae import distributed, inference
 from vsae.columns import (
@@ -24,9 +22,9 @@ from vsae.columns import (
     spread_layout,
 )
 from vsae.errors import VSAEError
-from vsae.model.ensemble import build_model, members_of
+from vsae.estimator import TableEstimator
+from vsae.model.ensemble import VSAEEnsemble, build_model, members_of
 from vsae.model.vsae import VSAE, VSAEConfig
-from vsae.persistence import load_folder, restore_state, save_folder
 from vsae.runtime import as_seed, threaded
 from vsae.schema import Schema, infer_table_schema
 from vsae.tabular import TableCodec, as_frame, validate_table, write_cells
@@ -47,7 +45,7 @@ PAPER_SETTINGS: dict[str, Any] = {
 }
 
 
-class VSAEImputer(TransformerMixin, BaseEstimator):
+class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
     """Impute missing cells of a table with a Variational Selective Autoencoder.
 
     Every column is a modality. Numeric columns are numerical (Gaussian likelihood on standardised
@@ -262,8 +260,7 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         """
         original, _ = as_frame(X)
         self.random_seed_ = as_seed(self.random_state)
-        frame = self._model_frame(original, fitting=True)
-        validate_table(frame, numerical=self.numerical_features or ())
+        frame = self._fit_frame(original, self.numerical_features)
         config = self._train_config()
         with distributed.process_group(resolve_device(config.device)):
             schema, codec = distributed.computed_on_main(functools.partial(self._preprocessing, frame))
@@ -291,20 +288,6 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
             self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
 
     # -- imputation -----------------------------------------------------------------------------
-    def _encode(self, X: Any) -> tuple[pd.DataFrame, bool, np.ndarray, np.ndarray]:
-        check_is_fitted(self, "model_")
-        frame, is_frame = as_frame(X)
-        frame = self._model_frame(frame)
-        validate_table(frame)
-        x, observed = self.codec_.encode(frame)
-        return frame, is_frame, x, observed
-
-    def _like_input(self, frame: pd.DataFrame, is_frame: bool, original: Any) -> Any:
-        if is_frame:
-            return frame
-        dtype = np.asarray(original).dtype
-        return frame.to_numpy(dtype=None if dtype.kind == "O" else dtype)
-
     @threaded
     def transform(self, X: Any) -> Any:
         """Fill every missing cell; observed cells are returned unchanged.
@@ -399,7 +382,7 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         Returns ``(data, mask)``: ``data`` holds a value in every cell, ``mask`` is True where the
         generated pattern says the cell is observed. DataFrames when fitted on a DataFrame.
         """
-        check_is_fitted(self, "model_")
+        self._check_fitted()
         if n < 1:
             raise VSAEError(f"n must be at least 1, got {n}")
         seed = self._sampling_seed(random_state)
@@ -437,62 +420,37 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
         return write_cells(empty, np.ones(len(values), dtype=bool), values)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        check_is_fitted(self, "model_")
+        self._check_fitted()
         return np.asarray([str(name) for name in self._all_columns()], dtype=object)
 
-    # -- persistence ----------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the fitted imputer to the folder ``path``: ``config.json`` plus ``model.safetensors``.
-
-        Under ``torchrun`` only rank 0 writes (every process holds the same model).
-        """
-        check_is_fitted(self, "model_")
-        if not distributed.is_main_process():
-            return
-        config = {
-            "estimator": type(self).__name__,
-            "params": self.get_params(),
-            "schema": self.schema_.to_dict(),
+    # -- persistence (NetworkEstimator.save / load) -------------------------------------------------
+    def _saved(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        config: dict[str, Any] = {
+            "params": {**self.get_params(), "random_state": self._sampling_seed(None)},
             "codec": self.codec_.to_dict(),
             "dtypes": self.dtypes_,
             "columns_were_named": hasattr(self, "feature_names_in_"),
-            "history": self.history_.to_dict(),
             "ensemble_members": len(members_of(self.model_)),
         }
-        config["params"]["random_state"] = self._sampling_seed(None)
         if getattr(self, "passed_through_", []) or getattr(self, "dates_", {}):
             config["columns"] = {
                 "all": list(self._all_columns()),
                 "passed_through": list(self.passed_through_),
                 "dates": {str(name): date.to_dict() for name, date in self.dates_.items()},
             }
-        save_folder(path, config, self.model_.state_dict())
+        return config, {}
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], device: str = "cpu") -> VSAEImputer:
-        """Read an imputer written by :meth:`save` (no pickle: JSON and safetensors only)."""
-        config, state = load_folder(path)
-        if config.get("estimator") != cls.__name__:
-            raise VSAEError(f"{str(path)!r} holds a {config.get('estimator')!r}, not a {cls.__name__}")
-        try:
-            imputer = cls(**config["params"])
-            schema = Schema.from_dict(config["schema"])
-            codec = TableCodec.from_dict(schema, config["codec"])
-            model = build_model(schema, imputer._model_config(), int(config.get("ensemble_members", 1)))
-            history = History.from_dict(config["history"])
-            dtypes = list(config["dtypes"])
-            if len(dtypes) != len(schema):
-                raise VSAEError(f"{len(dtypes)} column dtypes for {len(schema)} columns")
-        except (AttributeError, KeyError, TypeError, ValueError) as error:
-            raise VSAEError(
-                f"the config.json in {str(path)!r} is incomplete or inconsistent: {error!r}"
-            ) from error
-        restore_state(model, state, str(path))
+    def _unsaved(
+        cls, config: dict[str, Any], tensors: dict[str, Any], schema: Schema, device: str
+    ) -> VSAEImputer:
+        imputer = cls(**config["params"])
         imputer.device = device
-        model.to(resolve_device(device)).eval()
-        imputer.schema_, imputer.codec_, imputer.model_, imputer.history_ = schema, codec, model, history
+        imputer.codec_ = TableCodec.from_dict(schema, config["codec"])
+        imputer.dtypes_ = list(config["dtypes"])
+        if len(imputer.dtypes_) != len(schema):
+            raise VSAEError(f"{len(imputer.dtypes_)} column dtypes for {len(schema)} columns")
         imputer.n_features_in_ = len(schema)
-        imputer.dtypes_ = dtypes
         if config.get("columns_were_named"):
             imputer.feature_names_in_ = np.asarray(schema.names, dtype=object)
         imputer.random_seed_ = imputer._sampling_seed(None)
@@ -504,3 +462,6 @@ class VSAEImputer(TransformerMixin, BaseEstimator):
             if config.get("columns_were_named"):
                 imputer.feature_names_in_ = np.asarray(imputer.columns_, dtype=object)
         return imputer
+
+    def _empty_network(self, config: dict[str, Any]) -> VSAE | VSAEEnsemble:
+        return build_model(self.schema_, self._model_config(), int(config.get("ensemble_members", 1)))

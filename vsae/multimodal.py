@@ -14,7 +14,6 @@ naming the modality.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import fields, replace
 from typing import Any
@@ -23,16 +22,16 @@ import numpy as np
 import torch
 
 from vsae import inference
-from vsae.errors import VSAEError
-from vsae.model.ensemble import build_model, members_of
-from vsae.model.vsae import VSAEConfig
-from vsae.persistence import load_folder, restore_state, save_folder
+from vsae.errors import UnknownSettingError, VSAEError
+from vsae.estimator import NetworkEstimator
+from vsae.model.ensemble import VSAEEnsemble, build_model, members_of
+from vsae.model.vsae import VSAE, VSAEConfig
 from vsae.runtime import as_seed, threaded
 from vsae.schema import ModalityKind, Schema
-from vsae.train import History, TrainConfig, resolve_device, train_vsae
+from vsae.train import TrainConfig, train_vsae
 
 
-class MultimodalVSAE:
+class MultimodalVSAE(NetworkEstimator):
     """Learn, impute and generate multimodal data with missing modalities.
 
     Parameters
@@ -71,7 +70,9 @@ class MultimodalVSAE:
         unknown = sorted(set(settings) - train_fields - model_fields)
         if unknown:
             known = ", ".join(sorted(train_fields | model_fields | {"random_state", "n_jobs"}))
-            raise TypeError(f"MultimodalVSAE got unknown settings {unknown}; known settings: {known}")
+            raise UnknownSettingError(
+                f"MultimodalVSAE got unknown settings {unknown}; known settings: {known}"
+            )
         self.kinds = dict(kinds or {})
         self.n_jobs = n_jobs
         train = {k: v for k, v in settings.items() if k in train_fields}
@@ -279,10 +280,6 @@ class MultimodalVSAE:
         self.model_, self.history_ = train_vsae(self.schema_, x, observed, config, self.train_config)
         return self
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "model_"):
-            raise VSAEError("this MultimodalVSAE is not fitted yet; call fit first")
-
     @threaded
     def impute(self, data: Mapping[str, np.ndarray], observed: np.ndarray) -> dict[str, np.ndarray]:
         """Fill the unobserved modalities (posterior means); observed ones are returned unchanged."""
@@ -313,48 +310,35 @@ class MultimodalVSAE:
         values, mask = inference.generate(self.model_, n, seed)
         return self._decode(values, n), mask
 
-    # -- persistence ----------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write ``config.json`` and ``model.safetensors`` to the folder ``path``."""
-        self._check_fitted()
+    # -- persistence (NetworkEstimator.save / load) -------------------------------------------------
+    def _saved(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
         config = {
-            "estimator": type(self).__name__,
-            "schema": self.schema_.to_dict(),
             "model_config": self.model_.config.to_dict(),
             "train_config": self.train_config.to_dict(),
-            "history": self.history_.to_dict(),
             "class_codes": getattr(self, "codes_", {}),
             "ensemble_members": len(members_of(self.model_)),
         }
-        state = dict(self.model_.state_dict())
+        tensors = {}
         for index, name in enumerate(self.schema_.names):
-            state[f"codec.{name}.mean"] = torch.as_tensor(np.ascontiguousarray(self.means_[index]))
-            state[f"codec.{name}.std"] = torch.as_tensor(np.ascontiguousarray(self.stds_[index]))
-        save_folder(path, config, state)
+            tensors[f"codec.{name}.mean"] = torch.as_tensor(np.ascontiguousarray(self.means_[index]))
+            tensors[f"codec.{name}.std"] = torch.as_tensor(np.ascontiguousarray(self.stds_[index]))
+        return config, tensors
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], device: str = "cpu") -> MultimodalVSAE:
-        """Read a model written by :meth:`save` (JSON and safetensors only, no pickle)."""
-        config, state = load_folder(path)
-        if config.get("estimator") != cls.__name__:
-            raise VSAEError(f"{str(path)!r} holds a {config.get('estimator')!r}, not a {cls.__name__}")
-        try:
-            schema = Schema.from_dict(config["schema"])
-            model_config = VSAEConfig.from_dict(config["model_config"])
-            train_config = TrainConfig.from_dict({**config["train_config"], "device": device})
-            history = History.from_dict(config["history"])
-            means = [state.pop(f"codec.{name}.mean").numpy() for name in schema.names]
-            stds = [state.pop(f"codec.{name}.std").numpy() for name in schema.names]
-        except (KeyError, TypeError, ValueError) as error:
-            raise VSAEError(f"the model in {str(path)!r} is incomplete or inconsistent: {error!r}") from error
-        model = build_model(schema, model_config, int(config.get("ensemble_members", 1)))
-        restore_state(model, state, str(path))
-        model.to(resolve_device(device)).eval()
+    def _unsaved(
+        cls, config: dict[str, Any], tensors: dict[str, torch.Tensor], schema: Schema, device: str
+    ) -> MultimodalVSAE:
+        model_config = VSAEConfig.from_dict(config["model_config"])
+        train_config = TrainConfig.from_dict({**config["train_config"], "device": device})
         loaded = cls({m.name: m.kind for m in schema}, model_config, train_config)
-        loaded.schema_, loaded.model_, loaded.history_ = schema, model, history
-        loaded.means_, loaded.stds_ = means, stds
+        loaded.means_ = [tensors.pop(f"codec.{name}.mean").numpy() for name in schema.names]
+        loaded.stds_ = [tensors.pop(f"codec.{name}.std").numpy() for name in schema.names]
         loaded.codes_ = {
             str(name): {"classes": int(spec["classes"]), "ndim": int(spec["ndim"])}
             for name, spec in config.get("class_codes", {}).items()
         }
         return loaded
+
+    def _empty_network(self, config: dict[str, Any]) -> VSAE | VSAEEnsemble:
+        model_config = VSAEConfig.from_dict(config["model_config"])
+        return build_model(self.schema_, model_config, int(config.get("ensemble_members", 1)))

@@ -45,14 +45,13 @@ a factory ``(random_state=0, **overrides)``::
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from functools import partial
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 
 from vsae import inference
 from vsae.baselines.networks import (
@@ -73,10 +72,11 @@ from vsae.baselines.networks import (
     widen_to_match,
 )
 from vsae.errors import VSAEError
+from vsae.estimator import TableEstimator
 from vsae.imputer import VSAEImputer
 from vsae.model.vsae import VSAE, VSAEConfig
 from vsae.schema import Schema, infer_table_schema
-from vsae.tabular import TableCodec, validate_table
+from vsae.tabular import TableCodec
 from vsae.train import KL_WEIGHT, History, Objective, TrainConfig, train_network
 
 __all__ = [
@@ -220,7 +220,7 @@ def train_baseline(
     return train_network(lambda: network(schema, sizes), objective, schema, x, observed, config)
 
 
-class NeuralBaselineImputer(TransformerMixin, BaseEstimator):
+class NeuralBaselineImputer(TableEstimator, TransformerMixin, BaseEstimator):
     """Impute the missing cells of a table with one of the paper's neural baselines.
 
     Columns are typed, encoded and decoded exactly as :class:`~vsae.imputer.VSAEImputer` does
@@ -342,16 +342,12 @@ class NeuralBaselineImputer(TransformerMixin, BaseEstimator):
                 params[name] = vsae_defaults[name]
         return params
 
-    def fit(self, X: pd.DataFrame, y: Any = None) -> NeuralBaselineImputer:
+    def fit(self, X: Any, y: Any = None) -> NeuralBaselineImputer:
         """Train the network on ``X`` (missing cells NaN; complete for :data:`REFERENCE_METHODS`)."""
         _network_class(self.method)
-        frame = _check_frame(X, "fit")
-        validate_table(frame, numerical=self.numerical_features or ())
+        frame = self._fit_frame(X, self.numerical_features)
         params = self._resolved()
-        try:
-            vsae_config = VSAEConfig(**{name: params[name] for name in _VSAE_SIZES})
-        except ValueError as error:
-            raise VSAEError(str(error)) from error
+        vsae_config = VSAEConfig(**{name: params[name] for name in _VSAE_SIZES})
         schema = infer_table_schema(frame, self.categorical_features, self.numerical_features)
         codec = TableCodec.fit(frame, schema)
         x, observed = codec.encode(frame)
@@ -388,20 +384,39 @@ class NeuralBaselineImputer(TransformerMixin, BaseEstimator):
         self.n_features_in_ = frame.shape[1]
         return self
 
-    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Fill every missing cell (deterministic point imputation); observed cells are unchanged."""
-        check_is_fitted(self, "model_")
-        frame = _check_frame(X, "transform")
-        validate_table(frame)
-        x, observed = self.codec_.encode(frame)
+    def transform(self, X: Any) -> Any:
+        """Fill every missing cell (deterministic point imputation); observed cells are unchanged.
+        A DataFrame for a DataFrame, an array for an array."""
+        frame, is_frame, x, observed = self._encode(X)
         values = inference.impute(self.model_, x, observed)
-        return self.codec_.fill_missing(frame, observed, values)
+        return self._like_input(self.codec_.fill_missing(frame, observed, values), is_frame, X)
 
+    # -- persistence (NetworkEstimator.save / load) -------------------------------------------------
+    def _saved(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        config = {
+            "params": self.get_params(),
+            "codec": self.codec_.to_dict(),
+            "network_config": asdict(self.network_config_),
+            "vsae_parameters": self.vsae_parameters_,
+        }
+        return config, {}
 
-def _check_frame(X: Any, what: str) -> pd.DataFrame:
-    if not isinstance(X, pd.DataFrame):
-        raise VSAEError(f"NeuralBaselineImputer.{what} expects a pandas DataFrame, got {type(X).__name__}")
-    return X
+    @classmethod
+    def _unsaved(
+        cls, config: dict[str, Any], tensors: dict[str, torch.Tensor], schema: Schema, device: str
+    ) -> NeuralBaselineImputer:
+        imputer = cls(**config["params"])
+        imputer.device = device
+        imputer.codec_ = TableCodec.from_dict(schema, config["codec"])
+        imputer.network_config_ = BaselineConfig(**config["network_config"])
+        imputer.vsae_parameters_ = int(config["vsae_parameters"])
+        imputer.n_features_in_ = len(schema)
+        return imputer
+
+    def _empty_network(self, config: dict[str, Any]) -> BaselineNetwork:
+        network = _network_class(self.method)(self.schema_, self.network_config_)
+        self.n_parameters_ = count_parameters(network)
+        return network
 
 
 def make_neural_imputer(name: str, random_state: int = 0, **overrides: Any) -> NeuralBaselineImputer:
