@@ -1,6 +1,6 @@
 """Choose the default likelihood scale on validation data (observed training cells only).
 
-For every configuration and dataset this fits ``VSAEImputer`` on the masked training split (DESIGN §2,
+For every configuration and dataset this fits ``VSAEImputer`` on the masked training split (docs/protocol.md,
 ratio 0.5) and records the model's own best validation score — the imputation error on held-out
 observed cells of held-out training rows — which is what the choice is made on. Test NRMSE/PFC are
 recorded beside it for the report, never used to choose.

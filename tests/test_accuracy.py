@@ -1,5 +1,5 @@
-"""VSAE imputes real tables better than simple baselines (DESIGN §2 protocol, 50% MCAR, short budget),
-on three seeds each.
+"""VSAE imputes real tables better than simple baselines (the protocol of docs/protocol.md, 50% MCAR,
+short budget), on three seeds each.
 
 Each bound is set from the ratio of VSAE's error to the baseline's measured over seeds 0-4 with the
 same rows, budget and library defaults (the comment beside it gives the range and the seed-to-seed

@@ -44,7 +44,7 @@ from vsae.streaming import DEFAULT_CHUNK_ROWS, STREAMING_THRESHOLD_BYTES, fitted
 # The benchmark (vsae.bench), the baselines, the data loaders and scikit-learn's imputers are imported
 # by the commands that use them (bench, demo), so that `vsae impute` loads only what it needs.
 
-#: Share of cells hidden at random from the demo's train and test rows (DESIGN §2, MCAR).
+#: Share of cells hidden at random from the demo's train and test rows (docs/protocol.md, "Tables": MCAR).
 DEMO_MISSING_RATE = 0.5
 #: The name of the standard streams as a file argument.
 STDIO = "-"
@@ -628,8 +628,9 @@ def _demo_table() -> tuple[str, pd.DataFrame, list[str]]:
 
 
 def _demo(args: argparse.Namespace, out: TextIO) -> None:
-    """DESIGN §2 for one seed: 80/20 split, MCAR on train and test, fit on train, score test; the same
-    holes for VSAE, scikit-learn's IterativeImputer and KNNImputer, and mean imputation."""
+    """The protocol of docs/protocol.md for one seed: 80/20 split, MCAR on train and test, fit on train,
+    score test; the same holes for VSAE, scikit-learn's IterativeImputer and KNNImputer, and mean
+    imputation."""
     from sklearn.experimental import enable_iterative_imputer  # noqa: F401  (makes IterativeImputer importable)
     from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
 
