@@ -95,6 +95,17 @@ class Checkpoint:
         return True
 
 
+def make_ensemble_folder(folder: str | os.PathLike[str]) -> None:
+    """The folder holding an ensemble's checkpoints, one :class:`Checkpoint` subfolder per member (its
+    parent must exist, as for a model folder)."""
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise VSAEError(f"cannot checkpoint to {str(folder)!r}: a file of that name exists")
+    if not path.parent.is_dir():
+        raise VSAEError(f"cannot checkpoint to {str(folder)!r}: folder {str(path.parent)!r} does not exist")
+    path.mkdir(exist_ok=True)
+
+
 def run_fingerprint(x: np.ndarray, observed: np.ndarray, config: TrainConfig, model: nn.Module) -> str:
     """Hash of what determines a training run: data, observation mask, settings, network and, when
     training data-parallel, the number of processes."""

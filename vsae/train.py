@@ -34,7 +34,6 @@ import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
-from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
@@ -44,7 +43,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from vsae import budget, distributed
-from vsae.checkpoint import Checkpoint, run_fingerprint  # also importable from here, as before
+from vsae.checkpoint import Checkpoint, make_ensemble_folder, run_fingerprint
 from vsae.errors import TrainingDivergedError, VSAEError
 from vsae.model.ensemble import VSAEEnsemble
 from vsae.model.likelihoods import Likelihoods
@@ -375,7 +374,7 @@ def train_vsae(
     size = config.ensemble_size
     size = 1 if config.refit else default_ensemble_size(schema, x.shape[0]) if size == "auto" else int(size)
     if size > 1 and config.checkpoint_dir is not None:
-        _make_ensemble_checkpoint_folder(config.checkpoint_dir)
+        make_ensemble_folder(config.checkpoint_dir)
     trained = [
         train_network(build, objective, schema, x, observed, _member_config(config, j, size), resume, True)
         for j in range(size)
@@ -384,17 +383,6 @@ def train_vsae(
         return trained[0]
     models, histories = zip(*trained, strict=True)
     return VSAEEnsemble(models), replace(histories[0], members=list(histories[1:]))
-
-
-def _make_ensemble_checkpoint_folder(folder: str) -> None:
-    """The folder holding an ensemble's checkpoints, one subfolder per member (its parent must exist,
-    as for a model folder)."""
-    path = Path(folder)
-    if path.exists() and not path.is_dir():
-        raise VSAEError(f"cannot checkpoint to {folder!r}: a file of that name exists")
-    if not path.parent.is_dir():
-        raise VSAEError(f"cannot checkpoint to {folder!r}: folder {str(path.parent)!r} does not exist")
-    path.mkdir(exist_ok=True)
 
 
 def _member_config(config: TrainConfig, member: int, size: int) -> TrainConfig:
