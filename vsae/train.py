@@ -313,9 +313,9 @@ def default_unobserved_term(schema: Schema) -> bool:
 def default_ensemble_size(schema: Schema, rows: int) -> int:
     """The default number of networks for a data type and ``rows`` rows (docs/model.md, "Ensembles").
 
-    Numerical tables: as many as the rows afford (:func:`vsae.budget.ensemble_size_for_rows`, 5 up to
-    1,666 rows): on the six small numerical tables of the ablation 3 networks lowered the validation
-    error in 28 of 36 cells. One network as soon as a modality is not numerical: on zoo (categorical)
+    Numerical tables: as many as the rows afford (:func:`vsae.budget.ensemble_size_for_rows`, 3 up to
+    1,666 rows, 2 up to 2,500): on the six small numerical tables of the ablation 3 networks lowered
+    the validation error in 28 of 36 cells. One network as soon as a modality is not numerical: on zoo (categorical)
     an ensemble of 5 was worse in 5 of 6 cells, and no mixed or image data was measured.
     """
     if any(m.kind != "numerical" for m in schema):
