@@ -119,6 +119,13 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "single_kl_0.02_dropout_0.3": {**_SINGLE, "kl_weight": 0.02, "modality_dropout": 0.3},
     # ensemble sizes (the default is "auto": vsae.train.default_ensemble_size)
     "ensemble_5": {**_BEFORE_CATEGORICAL_DEFAULTS, "ensemble_size": 5},
+    # one lever at a time on top of the current library defaults (compared with ``default``)
+    "default_latent_8": {"latent_dim": 8},
+    "default_learned_variance": {"learn_numerical_variance": True},
+    "default_pseudo_targets": {"unobserved_term": True},
+    "default_mask_input_none": {"mask_input": "none"},
+    "default_kl_0.01": {"kl_weight": 0.01},
+    "default_kl_0.03": {"kl_weight": 0.03},
 }
 
 
@@ -235,40 +242,76 @@ def _stat(values: list[float], digits: int = 3) -> str:
 REFERENCE = "single"
 
 
+#: The reference of the configurations named ``default_…``: one lever on top of the current defaults.
+CURRENT = "default"
+
+
+def _table_type(record: dict[str, Any]) -> str:
+    return "categorical" if "pfc" in record["validation"] else "numerical"
+
+
+def _overview(
+    cell: dict[tuple[str, float, int], dict[str, dict[str, Any]]],
+    configs: list[str],
+    reference: str,
+    by_type: bool = False,
+) -> list[str]:
+    """One row per configuration (per table type with ``by_type``): its cells' errors against
+    ``reference``'s over the cells both have."""
+    lines = [
+        f"| configuration | settings |{' tables |' if by_type else ''} cells | validation error / "
+        f"{reference}'s | better / worse (validation) | test error / {reference}'s | ±1.96·sd coverage "
+        "| 95%-of-draws coverage | ECE |",
+        "|---|---|" + ("---|" if by_type else "") + "---|---|---|---|---|---|---|",
+    ]
+    for config in configs:
+        for table_type in ("numerical", "categorical") if by_type else (None,):
+            ratios, tests, better, worse = [], [], 0, 0
+            mine = []
+            for by in cell.values():
+                if config not in by or (table_type and _table_type(by[config]) != table_type):
+                    continue
+                mine.append(by[config])
+                if reference in by:
+                    ours, base = _metric(by[config], "validation"), _metric(by[reference], "validation")
+                    ratios.append(ours / base)
+                    tests.append(_metric(by[config], "test") / _metric(by[reference], "test"))
+                    better, worse = better + (ours < base), worse + (ours > base)
+            if not mine:
+                continue
+
+            def median(key: str, mine: list[dict[str, Any]] = mine) -> str:
+                found = [r["uncertainty"][key] for r in mine if key in r["uncertainty"]]
+                return f"{statistics.median(found):.3f}" if found else "–"
+
+            settings = ", ".join(f"{k}={v}" for k, v in CONFIGS[config].items()) or "library defaults"
+            geometric = f"{np.exp(np.mean(np.log(ratios))):.3f}" if ratios else "–"
+            test = f"{np.exp(np.mean(np.log(tests))):.3f}" if tests else "–"
+            kind = f" {table_type} |" if table_type else ""
+            lines.append(
+                f"| {config} | {settings} |{kind} {len(mine)} | {geometric} | {better} / {worse} | {test} "
+                f"| {median('coverage_sd')} | {median('coverage_draws')} | {median('ece')} |"
+            )
+    return lines
+
+
 def summary() -> str:
     """Markdown: an overview of every configuration against :data:`REFERENCE` over the cells both
-    have, then validation errors per table and ratio for :data:`DETAILED`."""
+    have; the levers on the current defaults against :data:`CURRENT`, per table type; then
+    validation errors per table and ratio for :data:`DETAILED`."""
     records = [json.loads(p.read_text()) for p in sorted(CELLS.glob("*/*/*/seed*.json"))]
     cell: dict[tuple[str, float, int], dict[str, dict[str, Any]]] = {}
     for record in records:
         cell.setdefault((record["table"], record["ratio"], record["seed"]), {})[record["config"]] = record
     configs = [c for c in CONFIGS if any(c in by for by in cell.values())]
-    lines = [
-        f"| configuration | settings | cells | validation error / {REFERENCE}'s | better / worse "
-        f"(validation) | test error / {REFERENCE}'s | ±1.96·sd coverage | 95%-of-draws coverage | ECE |",
-        "|---|---|---|---|---|---|---|---|---|",
+    levers = [c for c in configs if c.startswith(f"{CURRENT}_")]
+    lines = _overview(cell, [c for c in configs if c not in levers], REFERENCE)
+    lines += [
+        "",
+        f"One lever at a time on top of the current defaults, against `{CURRENT}`, per table type:",
+        "",
+        *_overview(cell, [CURRENT, *levers], CURRENT, by_type=True),
     ]
-    for config in configs:
-        ratios, tests, better, worse = [], [], 0, 0
-        for by in cell.values():
-            if config in by and REFERENCE in by:
-                ours, base = _metric(by[config], "validation"), _metric(by[REFERENCE], "validation")
-                ratios.append(ours / base)
-                tests.append(_metric(by[config], "test") / _metric(by[REFERENCE], "test"))
-                better, worse = better + (ours < base), worse + (ours > base)
-        mine = [by[config] for by in cell.values() if config in by]
-
-        def median(key: str, mine: list[dict[str, Any]] = mine) -> str:
-            found = [r["uncertainty"][key] for r in mine if key in r["uncertainty"]]
-            return f"{statistics.median(found):.3f}" if found else "–"
-
-        settings = ", ".join(f"{k}={v}" for k, v in CONFIGS[config].items()) or "library defaults"
-        geometric = f"{np.exp(np.mean(np.log(ratios))):.3f}" if ratios else "–"
-        test = f"{np.exp(np.mean(np.log(tests))):.3f}" if tests else "–"
-        lines.append(
-            f"| {config} | {settings} | {len(mine)} | {geometric} | {better} / {worse} | {test} "
-            f"| {median('coverage_sd')} | {median('coverage_draws')} | {median('ece')} |"
-        )
     detailed = [c for c in DETAILED if c in configs]
     lines += ["", "| table | ratio | " + " | ".join(detailed) + " |", "|---|---|" + "---|" * len(detailed)]
     keys = sorted({(t, r) for t, r, _ in cell}, key=lambda key: (TABLES.index(key[0]), key[1]))
