@@ -272,6 +272,9 @@ KL_WEIGHT = 0.1
 #: tables"): together, not alone, they lowered the validation error on 16 of 18 categorical cells.
 CATEGORICAL_KL_WEIGHT = 0.02
 CATEGORICAL_MODALITY_DROPOUT = 0.3
+#: Modality dropout of images with a categorical modality (image + label; docs/model.md, "Image +
+#: label"): it halved the label PFC on held-out observed labels of MNIST + label against none.
+IMAGE_LABEL_MODALITY_DROPOUT = 0.3
 
 
 def _is_categorical_table(schema: Schema) -> bool:
@@ -285,13 +288,12 @@ def default_modality_dropout(schema: Schema) -> float:
 
     0.5 when no modality is categorical (numerical tables, images): it lowered the validation error
     on every numerical UCI table and on MNIST+MNIST. :data:`CATEGORICAL_MODALITY_DROPOUT`, with the
-    lower KL weight of :func:`default_kl_weight`, on tables with a categorical column. 0 (the paper's
-    objective) for images with a categorical modality (image + label), where nothing else was
-    measured.
+    lower KL weight of :func:`default_kl_weight`, on tables with a categorical column.
+    :data:`IMAGE_LABEL_MODALITY_DROPOUT` for images with a categorical modality (image + label).
     """
     if _is_categorical_table(schema):
         return CATEGORICAL_MODALITY_DROPOUT
-    return 0.0 if any(m.kind == "categorical" for m in schema) else 0.5
+    return IMAGE_LABEL_MODALITY_DROPOUT if any(m.kind == "categorical" for m in schema) else 0.5
 
 
 def default_kl_weight(schema: Schema) -> float:
