@@ -190,16 +190,16 @@ def test_class_probabilities_are_the_frequencies_of_the_multiple_imputations(dat
 
 
 def test_objective_defaults_per_data_type():
-    """``"auto"`` objective settings (docs/model.md): numerical tables and images KL weight 0.1 and
-    modality dropout 0.5; tables with a categorical column KL weight 0.02 and dropout 0.3; image +
-    label KL weight 0.1 and dropout 0.3 (benchmarks/image_ablation.py)."""
+    """``"auto"`` objective settings (docs/model.md): numerical tables KL weight 0.01 and modality
+    dropout 0.5; images KL weight 0.1 and dropout 0.5; tables with a categorical column KL weight
+    0.02 and dropout 0.3; image + label KL weight 0.1 and dropout 0.3 (benchmarks/image_ablation.py)."""
     from vsae.schema import Modality, Schema
     from vsae.train import default_kl_weight, default_modality_dropout
 
     numerical = Schema([Modality("a", "numerical", 1), Modality("b", "numerical", 1)])
     mixed = Schema([Modality("a", "numerical", 1), Modality("b", "categorical", 3, ("x", "y", "z"))])
     images = Schema([Modality("image", "image", 4), Modality("other", "image", 4)])
-    assert (default_kl_weight(numerical), default_modality_dropout(numerical)) == (0.1, 0.5)
+    assert (default_kl_weight(numerical), default_modality_dropout(numerical)) == (0.01, 0.5)
     assert (default_kl_weight(images), default_modality_dropout(images)) == (0.1, 0.5)
     assert (default_kl_weight(mixed), default_modality_dropout(mixed)) == (0.02, 0.3)
     labelled = Schema([Modality("image", "image", 4), Modality("label", "categorical", 2, ("0", "1"))])

@@ -143,10 +143,10 @@ def test_kl_weight_is_the_weight_of_the_kl_in_the_optimised_loss(table: pd.DataF
 
 
 def test_the_default_kl_weight_is_that_of_the_data_type(table: pd.DataFrame) -> None:
-    """``kl_weight="auto"``: 0.1 on a numerical table, 0.02 once a column is categorical, as the
+    """``kl_weight="auto"``: 0.01 on a numerical table, 0.02 once a column is categorical, as the
     optimised loss shows (its KL part is the recorded KL times that weight)."""
     labelled = table.assign(grade=np.where(table.iloc[:, 0] > table.iloc[:, 0].median(), "high", "low"))
-    for frame, weight in ((table, 0.1), (labelled, 0.02)):
+    for frame, weight in ((table, 0.01), (labelled, 0.02)):
         imputer = VSAEImputer(**settings(epochs=2, patience=3)).fit(frame)
         for record in imputer.history_.epochs:
             parts = record["observed_nll"] + record["unobserved_nll"] + record["mask_nll"]

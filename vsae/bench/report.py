@@ -669,8 +669,10 @@ def _budget_text() -> str:
         "image sizes (`VSAEConfig.for_images()`; baselines widened to at least VSAE's parameter count) on "
         "the full data: the paper trains up to 1000 epochs, which 2 CPU cores cannot afford (about 5 s per "
         "VSAE epoch on the 23257 MNIST+MNIST pairs), so the image numbers are those of a modest budget. "
-        "The image cells were computed before VSAE's selection ignored the warm-up epochs (their "
-        "`params` have no `select_after_warmup`) and have not been recomputed since. "
+        "VSAE's image + label cells were recomputed with the current defaults (modality dropout 0.3 for "
+        "image + label data, docs/model.md); every other image cell was computed before VSAE's selection "
+        "ignored the warm-up epochs (its `params` have no `select_after_warmup`) and has not been "
+        "recomputed since. "
         "Every other setting is the library default, the same for every dataset of a data type (nothing "
         "is tuned per dataset); each cell records its settings under `params`."
     )
