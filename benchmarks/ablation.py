@@ -186,6 +186,14 @@ def run_cell(config: str, table_name: str, ratio: float, seed: int) -> dict[str,
     }
 
 
+def write_cell(path: Path, record: dict[str, Any]) -> None:
+    """Write a cell atomically (a stopped run never leaves half a cell to be skipped)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+    temporary.replace(path)
+
+
 def run(args: argparse.Namespace) -> None:
     torch.set_num_threads(1)
     for config in args.configs:
@@ -199,10 +207,7 @@ def run(args: argparse.Namespace) -> None:
                     if path.exists():
                         continue
                     record = run_cell(config, table, ratio, seed)
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    temporary = path.with_suffix(".tmp")
-                    temporary.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
-                    temporary.replace(path)
+                    write_cell(path, record)
                     print(
                         f"{config} {table} {ratio} seed {seed}: val {record['validation']} "
                         f"test {record['test']} {record['uncertainty']} {record['fit_seconds']:.1f}s",
@@ -235,7 +240,7 @@ MARKERS = (
 )
 
 
-def _stat(values: list[float], digits: int = 3) -> str:
+def stat(values: list[float], digits: int = 3) -> str:
     if not values:
         return "–"
     spread = statistics.stdev(values) if len(values) > 1 else 0.0
@@ -329,7 +334,7 @@ def summary() -> str:
                 for (t, r, _), by in cell.items()
                 if (t, r) == (table, ratio) and config in by
             ]
-            row.append(_stat(values))
+            row.append(stat(values))
         lines.append(f"| {table} | {ratio} | " + " | ".join(row) + " |")
     return "\n".join(lines)
 

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from ablation import stat, write_cell  # the tabular ablation beside this script
 
 from vsae.bench.image_cells import _image_metrics, image_data
 from vsae.bench.presets import BUDGETS, Setting
@@ -135,22 +136,12 @@ def run(args: argparse.Namespace) -> None:
             if path.exists():
                 continue
             record = run_cell(config, args.dataset, seed)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(".tmp")
-            temporary.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
-            temporary.replace(path)
+            write_cell(path, record)
             print(
                 f"{config} seed {seed}: val {record['validation']} test {record['test']} "
                 f"{record['fit_seconds']:.0f}s",
                 flush=True,
             )
-
-
-def _stat(values: list[float]) -> str:
-    if not values:
-        return "–"
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.4f} ± {spread:.4f} ({len(values)})"
 
 
 def summary() -> str:
@@ -167,10 +158,10 @@ def summary() -> str:
             settings = ", ".join(f"{k}={v}" for k, v in CONFIGS[config].items()) or "library defaults"
             lines.append(
                 f"| {config} | {settings} | {dataset} "
-                f"| {_stat([r['validation']['text_pfc'] for r in mine])} "
-                f"| {_stat([r['validation']['image_mse'] for r in mine])} "
-                f"| {_stat([r['test']['text_pfc'] for r in mine])} "
-                f"| {_stat([r['test']['image_mse'] for r in mine])} "
+                f"| {stat([r['validation']['text_pfc'] for r in mine], 4)} "
+                f"| {stat([r['validation']['image_mse'] for r in mine], 4)} "
+                f"| {stat([r['test']['text_pfc'] for r in mine], 4)} "
+                f"| {stat([r['test']['image_mse'] for r in mine], 4)} "
                 f"| {statistics.mean(r['fit_seconds'] for r in mine):.0f} |"
             )
     return "\n".join(lines)

@@ -38,7 +38,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from vsae.errors import VSAEError
 from vsae.schema import infer_table_schema
-from vsae.tabular import TableCodec
+from vsae.tabular import TableCodec, numeric_column
 
 __all__ = ["KNNTableImputer", "MICEImputer", "MeanModeImputer", "MissForestImputer"]
 
@@ -109,11 +109,15 @@ class _PeerEncoding:
         #: The first encoded column of every categorical block (MICE's reference category).
         self.block_starts = np.flatnonzero(np.diff(self.variables, prepend=-1))[len(numerical) :]
         # Range of the observed encoded values of each column: one-hot columns span [0, 1]. One
-        # observed value leaves nothing to clip to (scikit-learn requires low < high).
-        encoded = self.encode(frame)
+        # observed value leaves nothing to clip to (scikit-learn requires low < high). Scaling is
+        # monotone, so the scaled extremes are the extremes of the encoded column.
         self.lows, self.highs = np.zeros(len(self.order)), np.ones(len(self.order))
-        for j in range(len(numerical)):
-            low, high = np.nanmin(encoded[:, j]), np.nanmax(encoded[:, j])
+        for j, index in enumerate(numerical):
+            name = schema.names[index]
+            values = numeric_column(frame[name])
+            scale = self.codec.stds[name] or 1.0
+            low = (np.nanmin(values) - self.codec.means[name]) / scale
+            high = (np.nanmax(values) - self.codec.means[name]) / scale
             self.lows[j], self.highs[j] = (low, high) if low < high else (-np.inf, np.inf)
 
     def check_columns(self, X: pd.DataFrame) -> None:
