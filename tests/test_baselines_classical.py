@@ -322,3 +322,18 @@ def test_mice_imputations_stay_in_each_columns_observed_range():
     assert not out.isna().any().any()
     pd.testing.assert_series_equal(out.min(), masked.min(), check_exact=False, rtol=1e-12)
     pd.testing.assert_series_equal(out.max(), masked.max(), check_exact=False, rtol=1e-12)
+
+
+def test_a_declared_but_unobserved_category_gets_no_encoded_column():
+    """The peers' encoding keeps only observed categories: a one-hot column that is never 1 would be
+    MICE's dropped reference category or a constant predictor."""
+    table = pd.DataFrame(
+        {
+            "x": [1.0, 2.0, np.nan, 4.0],
+            "kind": pd.Categorical(["a", None, "a", "c"], categories=["a", "b", "c"]),
+        }
+    )
+    encoding = _PeerEncoding(table, None)
+    assert encoding.encode(table).shape == (4, 1 + 2)
+    schema = encoding.codec.schema
+    assert schema.modalities[schema.names.index("kind")].categories == ("a", "c")
