@@ -78,32 +78,70 @@ def test_scored_cells_are_hidden_from_the_model(table: pd.DataFrame, monkeypatch
     assert all(score > 0.3 for score in scores), scores
 
 
+def _matched_rows(x: np.ndarray, shown: np.ndarray, encoded: np.ndarray, observed: np.ndarray) -> list[int]:
+    """The table row each scored row is a copy of, identified by its values: every cell shown as
+    observed must be an observed cell of that row."""
+    matched = []
+    for row, mask in zip(x, shown, strict=True):
+        candidates = [
+            i
+            for i in range(ROWS)
+            if (mask <= observed[i]).all() and np.allclose(row[mask], encoded[i][mask], atol=1e-5)
+        ]
+        assert candidates, "a cell shown as observed is not an observed cell of any row"
+        matched.append(candidates[0])
+    return matched
+
+
 def test_selection_sees_only_observed_cells_of_held_out_rows(
     table: pd.DataFrame, evaluation_impute: list[tuple[torch.Tensor, torch.Tensor]]
 ) -> None:
-    """What the model is shown at selection time is a strict subset of the truly observed cells of
-    rows held out of training: some observed cells are hidden, no missing one is revealed."""
-    imputer = VSAEImputer(**settings(epochs=2, patience=2)).fit(table)
+    """With one hidden-cell mask, what the model is shown at selection time is a strict subset of the
+    truly observed cells of rows held out of training: some observed cells are hidden, no missing one
+    is revealed."""
+    imputer = VSAEImputer(**settings(epochs=2, patience=2, validation_masks=1)).fit(table)
     assert evaluation_impute, "the validation score imputed nothing"
     encoded, observed = imputer.codec_.encode(table)
     validation_rows = round(ROWS * 0.25)
     for x, shown in evaluation_impute:
         x, shown = x.numpy(), shown.numpy()
         assert shown.shape == (validation_rows, table.shape[1])
-        # Identify each row by its values: every shown cell must be an observed cell of that row.
-        matched = []
-        for row, mask in zip(x, shown, strict=True):
-            candidates = [
-                i
-                for i in range(ROWS)
-                if (mask <= observed[i]).all() and np.allclose(row[mask], encoded[i][mask], atol=1e-5)
-            ]
-            assert candidates, "a cell shown as observed is not an observed cell of any row"
-            matched.append(candidates[0])
+        matched = _matched_rows(x, shown, encoded, observed)
         assert len(set(matched)) == validation_rows
         hidden_share = 1 - shown.sum() / observed[matched].sum()
         # At least the configured 20% (raised on small validation sets, up to one half).
         assert 0.15 < hidden_share <= 0.6, hidden_share
+
+
+def test_the_default_masks_score_every_held_out_cell_once(
+    table: pd.DataFrame, evaluation_impute: list[tuple[torch.Tensor, torch.Tensor]]
+) -> None:
+    """By default a small table's held-out rows are scored under ``1 / validation_hidden_fraction``
+    complementary masks: copy ``k`` of the held-out rows hides a fifth of their observed cells, the
+    five copies hide every observed cell exactly once, and no missing cell is ever shown."""
+    imputer = VSAEImputer(**settings(epochs=2, patience=2)).fit(table)
+    assert evaluation_impute, "the validation score imputed nothing"
+    encoded, observed = imputer.codec_.encode(table)
+    validation_rows, masks = round(ROWS * 0.25), 5
+    for x, shown in evaluation_impute:
+        x, shown = x.numpy(), shown.numpy()
+        assert shown.shape == (masks * validation_rows, table.shape[1])
+        copies, shown = x.reshape(masks, validation_rows, -1), shown.reshape(masks, validation_rows, -1)
+        assert (copies == copies[0]).all(), "the copies of the held-out rows are not the same rows"
+        matched = _matched_rows(copies[0], shown.any(0), encoded, observed)
+        assert len(set(matched)) == validation_rows
+        truly_observed = observed[matched]
+        assert not (shown & ~truly_observed).any(), "a missing cell is shown as observed"
+        times_hidden = (truly_observed & ~shown).sum(0)
+        assert (times_hidden[truly_observed] == 1).all(), np.bincount(times_hidden[truly_observed])
+        shares = 1 - shown.reshape(masks, -1).sum(1) / truly_observed.sum()
+        assert np.all((shares > 0.12) & (shares < 0.28)), shares
+
+
+@pytest.mark.parametrize("masks", [0, 6, 2.0, True])
+def test_impossible_validation_masks_are_refused(masks: object) -> None:
+    with pytest.raises(VSAEError, match="validation_masks"):
+        TrainConfig(validation_masks=masks)  # type: ignore[arg-type]
 
 
 def test_selection_follows_the_validation_score_not_the_training_loss(
@@ -185,3 +223,21 @@ def test_modality_dropout_reaches_the_encoders_during_training(
         else:
             # Thousands of cells: a binomial share within 0.05 of the rate unless the rate is ignored.
             assert abs(share_hidden - rate) < 0.05, share_hidden
+
+
+def test_the_default_number_of_masks_follows_the_data_type_and_the_held_out_cells(
+    table: pd.DataFrame,
+) -> None:
+    """A table whose one mask would score fewer than ``ENOUGH_SCORED_CELLS`` cells has every held-out
+    cell scored (five masks at the default hidden share; four at 0.3, the last hiding a tenth); one
+    that scores enough with one mask keeps it; images keep one mask."""
+    from vsae.schema import Modality, Schema
+    from vsae.train import ENOUGH_SCORED_CELLS, default_validation_masks
+
+    schema = VSAEImputer(**settings()).fit(table).schema_
+    assert default_validation_masks(schema, 400, 0.2) == 5
+    assert default_validation_masks(schema, 400, 0.3) == 4
+    assert default_validation_masks(schema, 5 * ENOUGH_SCORED_CELLS - 5, 0.2) == 5
+    assert default_validation_masks(schema, 5 * ENOUGH_SCORED_CELLS, 0.2) == 1
+    images = Schema([Modality("image", "image", 16), Modality("label", "categorical", 3, ("a", "b", "c"))])
+    assert default_validation_masks(images, 400, 0.2) == 1

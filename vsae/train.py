@@ -55,8 +55,12 @@ from vsae.schema import Schema
 MIN_VALIDATION_ROWS = 8
 #: Batches are shrunk (never below 2 rows) until an epoch has at least this many optimiser steps.
 MIN_BATCHES_PER_EPOCH = 8
-#: The hidden share of validation cells is raised (up to one half) to score at least this many cells.
+#: The hidden share of validation cells is raised (up to one half) to score at least this many cells
+#: (one hidden-cell mask, ``validation_masks=1``).
 MIN_HIDDEN_CELLS = 200
+#: ``validation_masks="auto"`` keeps one mask when it scores at least this many cells, and otherwise
+#: scores every observed held-out cell.
+ENOUGH_SCORED_CELLS = 2_000
 
 
 @dataclass
@@ -93,6 +97,12 @@ class TrainConfig:
     validation_hidden_fraction : float
         Share of the held-out rows' observed cells that is hidden and imputed to score an epoch
         (raised up to 0.5 when that would score fewer than ``MIN_HIDDEN_CELLS`` cells).
+    validation_masks : int or "auto"
+        Complementary hidden-cell masks each held-out row is scored under: mask ``k`` hides the
+        observed cells whose uniform draw falls in ``[k·h, (k+1)·h)`` (``h`` the hidden share), so
+        that ``ceil(1 / h)`` masks score every observed held-out cell once, each with the row's other
+        cells seen. 1 scores one mask, its share raised on small validation sets (``MIN_HIDDEN_CELLS``).
+        ``"auto"``: :func:`default_validation_masks`.
     patience : int
         Epochs without a better validation score before training stops.
     select_after_warmup : bool
@@ -135,6 +145,7 @@ class TrainConfig:
     modality_dropout: float | str = "auto"
     validation_fraction: float = 0.2
     validation_hidden_fraction: float = 0.2
+    validation_masks: int | str = "auto"
     patience: int = 20
     select_after_warmup: bool = True
     refit: bool = False
@@ -164,6 +175,15 @@ class TrainConfig:
             isinstance(self.modality_dropout, (int, float)) and 0 <= self.modality_dropout < 1
         ):
             raise VSAEError(f"modality_dropout must be 'auto' or in [0, 1), got {self.modality_dropout!r}")
+        masks = self.validation_masks
+        if masks != "auto" and (not isinstance(masks, int) or isinstance(masks, bool) or masks < 1):
+            raise VSAEError(f"validation_masks must be 'auto' or an integer ≥ 1, got {masks!r}")
+        if isinstance(masks, int) and masks > masks_scoring_every_cell(self.validation_hidden_fraction):
+            raise VSAEError(
+                f"validation_masks={masks}: masks of share {self.validation_hidden_fraction} score every "
+                f"held-out cell with {masks_scoring_every_cell(self.validation_hidden_fraction)}; the "
+                "others would hide nothing"
+            )
         size = self.ensemble_size
         if size != "auto" and (not isinstance(size, int) or isinstance(size, bool) or size < 1):
             raise VSAEError(f"ensemble_size must be 'auto' or an integer ≥ 1, got {size!r}")
@@ -239,11 +259,41 @@ def _split_rows(
     return np.sort(order[n_validation:]), np.sort(order[:n_validation])
 
 
-def _hide_cells(observed: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
-    """Boolean ``[n, M]``: observed cells chosen to be hidden, with probability ``share`` raised up to
-    one half on small validation sets so that about ``MIN_HIDDEN_CELLS`` cells are scored."""
-    share = max(share, min(0.5, MIN_HIDDEN_CELLS / max(int(observed.sum()), 1)))
-    return observed & (rng.random(observed.shape) < share)
+def _hide_cells(observed: np.ndarray, share: float, masks: int, rng: np.random.Generator) -> np.ndarray:
+    """Boolean ``[masks, n, M]``: the observed cells each mask hides (``TrainConfig.validation_masks``).
+
+    One mask hides each observed cell with probability ``share``, raised up to one half on small
+    validation sets so that about ``MIN_HIDDEN_CELLS`` cells are scored. Several masks hide disjoint
+    shares ``share`` of the cells, none raised.
+    """
+    draw = rng.random(observed.shape)
+    if masks == 1:
+        share = max(share, min(0.5, MIN_HIDDEN_CELLS / max(int(observed.sum()), 1)))
+        return (observed & (draw < share))[None]
+    slot = np.floor(draw / share)
+    return np.stack([observed & (slot == k) for k in range(masks)])
+
+
+def masks_scoring_every_cell(share: float) -> int:
+    """How many complementary masks of ``share`` hide every observed cell once (the last may hide
+    less than ``share``)."""
+    return math.ceil(1 / share - 1e-9)
+
+
+def default_validation_masks(schema: Schema, observed_cells: int, share: float) -> int:
+    """How many complementary hidden-cell masks score the held-out rows by default, given how many
+    observed cells they hold (docs/model.md, "Validation on every held-out cell").
+
+    Tables: one mask when it scores at least :data:`ENOUGH_SCORED_CELLS` cells, otherwise every
+    observed held-out cell once (:func:`masks_scoring_every_cell`). One mask scores a fifth of a small
+    table's held-out cells: the kept epoch and the moment training stops then follow which cells
+    that fifth holds. Where one mask scores enough cells, more masks cost fit time (they lengthen
+    training) for less. Images: one mask; an image modality's error already averages hundreds of
+    pixels.
+    """
+    if any(m.kind == "image" for m in schema) or observed_cells * share >= ENOUGH_SCORED_CELLS:
+        return 1
+    return masks_scoring_every_cell(share)
 
 
 class Network(Protocol):
@@ -439,7 +489,11 @@ def train_network(
     device = distributed.process_device(resolve_device(config.device))
     rng = np.random.default_rng(config.seed)
     train_rows, validation_rows = _split_rows(observed, config, rng)
-    hidden = _hide_cells(observed[validation_rows], config.validation_hidden_fraction, rng)
+    share = config.validation_hidden_fraction
+    masks = config.validation_masks
+    if masks == "auto":
+        masks = default_validation_masks(schema, int(observed[validation_rows].sum()), share)
+    hidden = _hide_cells(observed[validation_rows], share, masks, rng)
 
     # Unobserved cells are zeroed before anything reads them: their content cannot matter.
     x = np.where(np.repeat(observed, [m.width for m in schema], axis=1), x, 0.0).astype(np.float32)
@@ -448,10 +502,13 @@ def train_network(
     x_train, observed_train = x_all[train_rows], observed_all[train_rows]
     validation = None
     if validation_rows.size and hidden.any():
+        # One copy of the held-out rows per mask, stacked: scoring and calibration see every copy.
         validation = _Validation(
-            x=x_all[validation_rows],
-            observed_input=torch.as_tensor(observed[validation_rows] & ~hidden, device=device),
-            hidden=torch.as_tensor(hidden, device=device),
+            x=x_all[validation_rows].repeat(masks, 1),
+            observed_input=torch.as_tensor(
+                (observed[validation_rows][None] & ~hidden).reshape(-1, observed.shape[1]), device=device
+            ),
+            hidden=torch.as_tensor(hidden.reshape(-1, observed.shape[1]), device=device),
         )
 
     devices = [device] if device.type == "cuda" else []
