@@ -414,3 +414,17 @@ def test_write_table_crashing_mid_write_keeps_the_existing_file(
         write_table(table.iloc[:3], target)
     assert listing(tmp_path) == before
     assert len(read_table(target)) == len(table)
+
+
+def test_an_ensemble_checkpoint_folder_refuses_a_file_or_a_missing_parent(tmp_path: Path) -> None:
+    """The ensemble's checkpoint folder is checked like a model folder, with its own verb."""
+    from vsae.checkpoint import make_ensemble_folder
+
+    (tmp_path / "taken").write_text("keep me")
+    with pytest.raises(VSAEError, match=r"cannot checkpoint to .*a file of that name exists"):
+        make_ensemble_folder(tmp_path / "taken")
+    assert (tmp_path / "taken").read_text() == "keep me"
+    with pytest.raises(VSAEError, match=r"cannot checkpoint to .*folder '.*/absent' does not exist"):
+        make_ensemble_folder(tmp_path / "absent" / "run")
+    make_ensemble_folder(tmp_path / "run")
+    assert sorted(os.listdir(tmp_path)) == ["run", "taken"]

@@ -29,7 +29,7 @@ from torch import nn
 
 from vsae import distributed
 from vsae.errors import VSAEError
-from vsae.persistence import load_folder, save_folder
+from vsae.persistence import check_target_folder, load_folder, save_folder
 
 if TYPE_CHECKING:
     from vsae.train import History, Selection, TrainConfig
@@ -98,12 +98,7 @@ class Checkpoint:
 def make_ensemble_folder(folder: str | os.PathLike[str]) -> None:
     """The folder holding an ensemble's checkpoints, one :class:`Checkpoint` subfolder per member (its
     parent must exist, as for a model folder)."""
-    path = Path(folder)
-    if path.exists() and not path.is_dir():
-        raise VSAEError(f"cannot checkpoint to {str(folder)!r}: a file of that name exists")
-    if not path.parent.is_dir():
-        raise VSAEError(f"cannot checkpoint to {str(folder)!r}: folder {str(path.parent)!r} does not exist")
-    path.mkdir(exist_ok=True)
+    check_target_folder(folder, "checkpoint to").mkdir(exist_ok=True)
 
 
 def run_fingerprint(x: np.ndarray, observed: np.ndarray, config: TrainConfig, model: nn.Module) -> str:

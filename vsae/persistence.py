@@ -27,15 +27,20 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 
 
-def save_folder(path: str | os.PathLike[str], config: dict[str, Any], state: dict[str, torch.Tensor]) -> Path:
-    """Write ``config`` and the weights ``state`` to the folder ``path`` (replaced if it exists)."""
+def check_target_folder(path: str | os.PathLike[str], action: str) -> Path:
+    """``path`` as a folder that can be written: no file of that name, its parent an existing folder
+    (nothing is created along the way). ``action`` starts the error, e.g. "save a model to"."""
     target = Path(path)
     if target.exists() and not target.is_dir():
-        raise VSAEError(f"cannot save a model to {str(target)!r}: a file of that name exists")
+        raise VSAEError(f"cannot {action} {str(target)!r}: a file of that name exists")
     if not target.parent.is_dir():
-        raise VSAEError(
-            f"cannot save a model to {str(target)!r}: folder {str(target.parent)!r} does not exist"
-        )
+        raise VSAEError(f"cannot {action} {str(target)!r}: folder {str(target.parent)!r} does not exist")
+    return target
+
+
+def save_folder(path: str | os.PathLike[str], config: dict[str, Any], state: dict[str, torch.Tensor]) -> Path:
+    """Write ``config`` and the weights ``state`` to the folder ``path`` (replaced if it exists)."""
+    target = check_target_folder(path, "save a model to")
     document = {"format": FORMAT, "format_version": FORMAT_VERSION, **config}
     # Fresh names beside the target (same file system, so the renames are atomic); the folder is made
     # with the usual permissions, where tempfile.mkdtemp's would make the model private to its owner.
