@@ -273,12 +273,16 @@ REFERENCE = "single"
 LEVER_REFERENCES = ("default", "current")
 
 
+#: Cells by (table, ratio, seed), then by configuration.
+Cells = dict[tuple[str, float, int], dict[str, dict[str, Any]]]
+
+
 def _table_type(record: dict[str, Any]) -> str:
     return "categorical" if "pfc" in record["validation"] else "numerical"
 
 
 def _overview(
-    cell: dict[tuple[str, float, int], dict[str, dict[str, Any]]],
+    cell: Cells,
     configs: list[str],
     reference: str,
     by_type: bool = False,
@@ -322,12 +326,50 @@ def _overview(
     return lines
 
 
+def _per_table(cell: Cells, lever: str, reference: str) -> list[str]:
+    """Per table, over the cells both have: ``lever``'s validation and test errors relative to
+    ``reference``'s (geometric means), its better / worse cells, the median coverage (numerical
+    tables) or ECE (categorical ones) of each, and the ratio of their fit times."""
+    lines = [
+        f"`{lever}` against `{reference}`, per table (geometric means of the error ratios; coverage of "
+        "±1.96·sd or ECE as medians; fit-time ratio as the median, under the load of the run):",
+        "",
+        f"| table | cells | validation error / {reference}'s | better / worse | test error / {reference}'s "
+        f"| coverage or ECE, {lever} | coverage or ECE, {reference} | fit time / {reference}'s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for table in TABLES:
+        pairs = [
+            (by[lever], by[reference])
+            for (t, _, _), by in cell.items()
+            if t == table and lever in by and reference in by
+        ]
+        if not pairs:
+            continue
+        validation = [_metric(a, "validation") / _metric(b, "validation") for a, b in pairs]
+        test = [_metric(a, "test") / _metric(b, "test") for a, b in pairs]
+        key = "ece" if "pfc" in pairs[0][0]["validation"] else "coverage_sd"
+
+        def median(records: list[dict[str, Any]], key: str = key) -> str:
+            return f"{statistics.median(r['uncertainty'][key] for r in records):.3f}"
+
+        better = sum(v < 1 for v in validation)
+        worse = sum(v > 1 for v in validation)
+        time = statistics.median(a["fit_seconds"] / b["fit_seconds"] for a, b in pairs)
+        lines.append(
+            f"| {table} | {len(pairs)} | {np.exp(np.mean(np.log(validation))):.3f} | {better} / {worse} "
+            f"| {np.exp(np.mean(np.log(test))):.3f} | {median([a for a, _ in pairs])} "
+            f"| {median([b for _, b in pairs])} | {time:.2f} |"
+        )
+    return lines
+
+
 def summary() -> str:
     """Markdown: an overview of every configuration against :data:`REFERENCE` over the cells both
     have; the levers on the current defaults against :data:`CURRENT`, per table type; then
     validation errors per table and ratio for :data:`DETAILED`."""
     records = [json.loads(p.read_text()) for p in sorted(CELLS.glob("*/*/*/seed*.json"))]
-    cell: dict[tuple[str, float, int], dict[str, dict[str, Any]]] = {}
+    cell: Cells = {}
     for record in records:
         cell.setdefault((record["table"], record["ratio"], record["seed"]), {})[record["config"]] = record
     configs = [c for c in CONFIGS if any(c in by for by in cell.values())]
@@ -345,6 +387,8 @@ def summary() -> str:
             "",
             *_overview(cell, [reference, *group], reference, by_type=True),
         ]
+    for lever in levers.get("current", []):
+        lines += ["", *_per_table(cell, lever, "current")]
     detailed = [c for c in DETAILED if c in configs]
     lines += ["", "| table | ratio | " + " | ".join(detailed) + " |", "|---|---|" + "---|" * len(detailed)]
     keys = sorted({(t, r) for t, r, _ in cell}, key=lambda key: (TABLES.index(key[0]), key[1]))

@@ -287,9 +287,9 @@ def default_validation_masks(schema: Schema, observed_cells: int, share: float) 
     Tables: one mask when it scores at least :data:`ENOUGH_SCORED_CELLS` cells, otherwise every
     observed held-out cell once (:func:`masks_scoring_every_cell`). One mask scores a fifth of a small
     table's held-out cells: the kept epoch and the moment training stops then follow which cells
-    that fifth holds. Where one mask scores enough cells, more masks cost fit time (they lengthen
-    training) for less. Images: one mask; an image modality's error already averages hundreds of
-    pixels.
+    that fifth holds. The threshold is set by cost: more masks lengthen training, and where one
+    mask scores enough cells (mushroom) five lowered the validation error by about 0.6% at about
+    twice the fit time. Images: one mask; an image modality's error already averages its pixels.
     """
     if any(m.kind == "image" for m in schema) or observed_cells * share >= ENOUGH_SCORED_CELLS:
         return 1
