@@ -241,3 +241,25 @@ def test_the_default_number_of_masks_follows_the_data_type_and_the_held_out_cell
     assert default_validation_masks(schema, 5 * ENOUGH_SCORED_CELLS, 0.2) == 1
     images = Schema([Modality("image", "image", 16), Modality("label", "categorical", 3, ("a", "b", "c"))])
     assert default_validation_masks(images, 400, 0.2) == 1
+
+
+def test_only_vsae_defaults_to_scoring_every_cell(
+    table: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default VSAE scores five masks on this small table; the paper preset and the neural
+    baselines keep one (their cells were measured with one)."""
+    import vsae.train
+    from vsae.baselines.neural import NeuralBaselineImputer
+
+    real = vsae.train._hide_cells
+    masks: list[int] = []
+
+    def recording(observed: np.ndarray, share: float, count: int, rng: np.random.Generator) -> np.ndarray:
+        masks.append(count)
+        return real(observed, share, count, rng)
+
+    monkeypatch.setattr(vsae.train, "_hide_cells", recording)
+    VSAEImputer(**settings()).fit(table)
+    VSAEImputer.paper(**settings()).fit(table)
+    NeuralBaselineImputer("vae", epochs=2, device="cpu", random_state=0).fit(table)
+    assert masks == [5, 1, 1]
