@@ -288,8 +288,8 @@ def default_validation_masks(schema: Schema, observed_cells: int, share: float) 
     observed held-out cell once (:func:`masks_scoring_every_cell`). One mask scores a fifth of a small
     table's held-out cells: the kept epoch and the moment training stops then follow which cells
     that fifth holds. The threshold is set by cost: more masks lengthen training, and where one
-    mask scores enough cells (mushroom) five lowered the validation error by about 0.6% at about
-    twice the fit time. Images: one mask; an image modality's error already averages its pixels.
+    mask scores enough cells (mushroom, 2 cells) five gave 0.994 of one mask's validation error at
+    1.87 times the fit time. Images: one mask; an image modality's error already averages its pixels.
     """
     if any(m.kind == "image" for m in schema) or observed_cells * share >= ENOUGH_SCORED_CELLS:
         return 1
