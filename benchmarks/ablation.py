@@ -273,6 +273,11 @@ REFERENCE = "single"
 LEVER_REFERENCES = ("default", "current")
 
 
+def _geometric_mean(ratios: list[float]) -> str:
+    """Geometric mean of error ratios, 3 decimals ("–" when there are none)."""
+    return f"{np.exp(np.mean(np.log(ratios))):.3f}" if ratios else "–"
+
+
 #: Cells by (table, ratio, seed), then by configuration.
 Cells = dict[tuple[str, float, int], dict[str, dict[str, Any]]]
 
@@ -316,8 +321,7 @@ def _overview(
                 return f"{statistics.median(found):.3f}" if found else "–"
 
             settings = ", ".join(f"{k}={v}" for k, v in CONFIGS[config].items()) or "library defaults"
-            geometric = f"{np.exp(np.mean(np.log(ratios))):.3f}" if ratios else "–"
-            test = f"{np.exp(np.mean(np.log(tests))):.3f}" if tests else "–"
+            geometric, test = _geometric_mean(ratios), _geometric_mean(tests)
             kind = f" {table_type} |" if table_type else ""
             lines.append(
                 f"| {config} | {settings} |{kind} {len(mine)} | {geometric} | {better} / {worse} | {test} "
@@ -357,8 +361,8 @@ def _per_table(cell: Cells, lever: str, reference: str) -> list[str]:
         worse = sum(v > 1 for v in validation)
         time = statistics.median(a["fit_seconds"] / b["fit_seconds"] for a, b in pairs)
         lines.append(
-            f"| {table} | {len(pairs)} | {np.exp(np.mean(np.log(validation))):.3f} | {better} / {worse} "
-            f"| {np.exp(np.mean(np.log(test))):.3f} | {median([a for a, _ in pairs])} "
+            f"| {table} | {len(pairs)} | {_geometric_mean(validation)} | {better} / {worse} "
+            f"| {_geometric_mean(test)} | {median([a for a, _ in pairs])} "
             f"| {median([b for _, b in pairs])} | {time:.2f} |"
         )
     return lines
