@@ -145,8 +145,13 @@ CONFIGS: dict[str, dict[str, Any]] = {
     # the library defaults (every held-out cell scored), and one lever at a time on top of them
     "current": {**_CURRENT, "validation_masks": "auto"},
     "current_one_mask": {**_CURRENT, **_ONE_MASK},
+    # the default before each held-out row's cells were dealt to the masks (drawn independently)
+    "current_drawn_masks": {**_CURRENT, "validation_masks": "auto", "deal_validation_cells": False},
+    # lower KL weights on numerical tables (the trend of default_kl_0.03 -> default_kl_0.01 continued)
+    "current_kl_0.003": {**_CURRENT, "kl_weight": ByTableType(0.003, 0.02)},
+    "current_kl_0.001": {**_CURRENT, "kl_weight": ByTableType(0.001, 0.02)},
     # every held-out cell scored on every table (five masks), large ones included
-    "current_five_masks": {**_CURRENT, "validation_masks": 5},
+    "current_five_masks": {**_CURRENT, "validation_masks": 5, "deal_validation_cells": False},
 }
 
 

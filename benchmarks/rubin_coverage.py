@@ -10,6 +10,7 @@ replications.
     python benchmarks/rubin_coverage.py run --method vsae --replications 100
     python benchmarks/rubin_coverage.py run --method vsae_single --replications 100   # one network
     python benchmarks/rubin_coverage.py run --method vsae_one_mask --replications 100 # one held-out mask
+    python benchmarks/rubin_coverage.py run --method vsae_drawn_masks --replications 100
     python benchmarks/rubin_coverage.py run --method iterative --replications 100
     python benchmarks/rubin_coverage.py summary
     python benchmarks/rubin_coverage.py diagnose --replications 5 --set kl_weight=0.02
@@ -61,6 +62,8 @@ VSAE_VARIANTS: dict[str, dict[str, Any]] = {
     "vsae_single": {"ensemble_size": 1, "kl_weight": 0.1, "validation_masks": 1},
     # the default before the held-out rows were scored on every cell
     "vsae_one_mask": {"validation_masks": 1},
+    # the default before each held-out row's cells were dealt to the masks (drawn independently)
+    "vsae_drawn_masks": {"deal_validation_cells": False},
 }
 
 

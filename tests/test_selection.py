@@ -118,7 +118,9 @@ def test_the_default_masks_score_every_held_out_cell_once(
 ) -> None:
     """By default a small table's held-out rows are scored under ``1 / validation_hidden_fraction``
     complementary masks: copy ``k`` of the held-out rows hides a fifth of their observed cells, the
-    five copies hide every observed cell exactly once, and no missing cell is ever shown."""
+    five copies hide every observed cell exactly once, each copy hides ``floor(d / 5)`` or
+    ``ceil(d / 5)`` of a row's ``d`` observed cells (dealt, not drawn independently), and no missing
+    cell is ever shown."""
     imputer = VSAEImputer(**settings(epochs=2, patience=2)).fit(table)
     assert evaluation_impute, "the validation score imputed nothing"
     encoded, observed = imputer.codec_.encode(table)
@@ -134,8 +136,29 @@ def test_the_default_masks_score_every_held_out_cell_once(
         assert not (shown & ~truly_observed).any(), "a missing cell is shown as observed"
         times_hidden = (truly_observed & ~shown).sum(0)
         assert (times_hidden[truly_observed] == 1).all(), np.bincount(times_hidden[truly_observed])
+        hidden_per_row = (truly_observed[None] & ~shown).sum(2)
+        cells_per_row = truly_observed.sum(1)
+        assert (hidden_per_row >= cells_per_row // masks).all()
+        assert (hidden_per_row <= -(-cells_per_row // masks)).all(), hidden_per_row.max()
         shares = 1 - shown.reshape(masks, -1).sum(1) / truly_observed.sum()
         assert np.all((shares > 0.12) & (shares < 0.28)), shares
+
+
+def test_undealt_masks_are_the_independent_draws_of_earlier_measurements() -> None:
+    """``deal_validation_cells=False`` reproduces the masks of the cells measured before dealing:
+    mask ``k`` hides the observed cells whose uniform draw falls in ``[k·h, (k+1)·h)``; on a
+    12-column table that puts more than ``ceil(d / 5)`` of some row's cells in one mask, which
+    dealing never does."""
+    from vsae.train import _hide_cells
+
+    observed = np.random.default_rng(1).random((200, 12)) < 0.7
+    drawn = _hide_cells(observed, 0.2, 5, np.random.default_rng(7), deal=False)
+    slot = np.floor(np.random.default_rng(7).random(observed.shape) / 0.2)
+    assert all((drawn[k] == (observed & (slot == k))).all() for k in range(5))
+    ceiling = -(-observed.sum(1) // 5)
+    assert (drawn.sum(2) > ceiling).any()
+    dealt = _hide_cells(observed, 0.2, 5, np.random.default_rng(7), deal=True)
+    assert (dealt.sum(0) == observed).all() and (dealt.sum(2) <= ceiling).all()
 
 
 @pytest.mark.parametrize("masks", [0, 6, 2.0, True])
@@ -254,9 +277,11 @@ def test_only_vsae_defaults_to_scoring_every_cell(
     real = vsae.train._hide_cells
     masks: list[int] = []
 
-    def recording(observed: np.ndarray, share: float, count: int, rng: np.random.Generator) -> np.ndarray:
+    def recording(
+        observed: np.ndarray, share: float, count: int, rng: np.random.Generator, deal: bool
+    ) -> np.ndarray:
         masks.append(count)
-        return real(observed, share, count, rng)
+        return real(observed, share, count, rng, deal)
 
     monkeypatch.setattr(vsae.train, "_hide_cells", recording)
     VSAEImputer(**settings()).fit(table)

@@ -74,8 +74,8 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
     binary_loss : {"mse", "bce"}
         Loss of binary columns (used by the multimodal API; tables have none).
     epochs, batch_size, learning_rate, warmup_epochs, unobserved_term, kl_weight, modality_dropout,
-    validation_fraction, validation_hidden_fraction, validation_masks, patience, select_after_warmup, refit,
-    clip_grad_norm, device, verbose
+    validation_fraction, validation_hidden_fraction, validation_masks, deal_validation_cells, patience,
+    select_after_warmup, refit, clip_grad_norm, device, verbose
         Training settings, see :class:`vsae.train.TrainConfig`.
     random_state : None, int, numpy RandomState or Generator
         Seeds initialisation, splits, shuffling and sampling, as in scikit-learn: an int is the seed;
@@ -133,6 +133,7 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
         validation_fraction: float = 0.2,
         validation_hidden_fraction: float = 0.2,
         validation_masks: int | str = "auto",
+        deal_validation_cells: bool = True,
         patience: int = 20,
         select_after_warmup: bool = True,
         refit: bool = False,
@@ -169,6 +170,7 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.validation_hidden_fraction = validation_hidden_fraction
         self.validation_masks = validation_masks
+        self.deal_validation_cells = deal_validation_cells
         self.patience = patience
         self.select_after_warmup = select_after_warmup
         self.refit = refit
