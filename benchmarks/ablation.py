@@ -150,6 +150,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     # lower KL weights on numerical tables (the trend of default_kl_0.03 -> default_kl_0.01 continued)
     "current_kl_0.003": {**_CURRENT, "kl_weight": ByTableType(0.003, 0.02)},
     "current_kl_0.001": {**_CURRENT, "kl_weight": ByTableType(0.001, 0.02)},
+    "current_kl_0.0003": {**_CURRENT, "kl_weight": ByTableType(0.0003, 0.02)},
     # every held-out cell scored on every table (five masks), large ones included
     "current_five_masks": {**_CURRENT, "validation_masks": 5, "deal_validation_cells": False},
 }
