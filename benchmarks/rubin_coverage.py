@@ -15,10 +15,11 @@ replications.
     python benchmarks/rubin_coverage.py summary
     python benchmarks/rubin_coverage.py diagnose --replications 5 --set kl_weight=0.02
 
-``diagnose`` asks why the estimate is attenuated: for a few replications it prints each imputer's
-point-imputation error of the hidden ``x1`` (RMSE against the true values, which a replication knows)
-and the pooled estimate, for the VSAE defaults with ``--set`` overrides, one network, and
-IterativeImputer; nothing is stored.
+``diagnose`` asks why the estimate is biased: for a few replications it prints each imputer's
+point-imputation error of the hidden ``x1`` (RMSE and mean signed error against the true values,
+which a replication knows), the standard deviation of the draws around the point imputation (a
+proper imputation's is the true conditional one, ``CONDITIONAL_SD``) and the pooled estimate, for
+the VSAE defaults with ``--set`` overrides, one network, and IterativeImputer; nothing is stored.
 
 Cells: ``docs/data/rubin/<method>/rep<k>.json`` (resumable). Run with ``OMP_NUM_THREADS=1``.
 """
@@ -44,6 +45,9 @@ from vsae import VSAEImputer
 
 CELLS = Path(__file__).resolve().parent.parent / "docs" / "data" / "rubin"
 ROWS, IMPUTATIONS, TRUE_COEFFICIENT = 500, 20, 2.0
+#: Standard deviation of x1 given y and x2 in ``replication_table``'s model: x1 | x2 ~ N(x2 / 2, 3/4)
+#: and y − 1 + x2 = 2·x1 + ε, so the conditional precision is 4/3 + 4.
+CONDITIONAL_SD = float(np.sqrt(1 / (4 / 3 + 4)))
 
 
 def replication_table(replication: int) -> pd.DataFrame:
@@ -171,19 +175,25 @@ def diagnose(replications: int, overrides: dict[str, Any]) -> str:
     imputers[f"vsae ({label})"] = vsae(overrides)
     imputers["vsae (one network)"] = vsae({**overrides, "ensemble_size": 1})
     imputers["iterative"] = iterative
-    lines = ["| imputer | point RMSE of hidden x1 | pooled estimate (true 2) |", "|---|---|---|"]
+    lines = [
+        "| imputer | point RMSE of hidden x1 | mean signed error | sd of draws around the point "
+        f"(proper: {CONDITIONAL_SD:.3f}) | pooled estimate (true 2) |",
+        "|---|---|---|---|---|",
+    ]
     for name, impute in imputers.items():
-        errors, estimates = [], []
+        measured: dict[str, list[float]] = {"rmse": [], "bias": [], "spread": [], "estimate": []}
         for replication in range(replications):
             table = replication_table(replication)
             hidden = table["x1"].isna().to_numpy()
             point, draws = impute(table, replication)
-            errors.append(float(np.sqrt(np.mean((point[hidden] - _true_x1(replication)[hidden]) ** 2))))
-            estimates.append(float(np.mean([coefficient_and_variance(t)[0] for t in draws])))
-        lines.append(
-            f"| {name} | {np.mean(errors):.3f} ± {np.std(errors, ddof=1):.3f} "
-            f"| {np.mean(estimates):.3f} ± {np.std(estimates, ddof=1):.3f} |"
-        )
+            error = point[hidden] - _true_x1(replication)[hidden]
+            deviations = np.stack([t["x1"].to_numpy()[hidden] - point[hidden] for t in draws])
+            measured["rmse"].append(float(np.sqrt(np.mean(error**2))))
+            measured["bias"].append(float(np.mean(error)))
+            measured["spread"].append(float(np.sqrt(np.mean(deviations**2))))
+            measured["estimate"].append(float(np.mean([coefficient_and_variance(t)[0] for t in draws])))
+        cells = [f"{np.mean(v):.3f} ± {np.std(v, ddof=1):.3f}" for v in measured.values()]
+        lines.append(f"| {name} | {' | '.join(cells)} |")
     return "\n".join(lines)
 
 

@@ -226,6 +226,23 @@ def test_every_refusal_says_what_is_wrong(call: Callable[[], Any], message: str)
 # ------------------------------------------------------------------------------ uncertainty metrics
 
 
+def test_a_calibrated_predictors_ece_is_the_binomial_bias_of_the_estimate() -> None:
+    """Ten predictions of confidence 0.8 (one bin): a calibrated predictor's ECE is
+    E|k/10 − 0.8| with k ~ Binomial(10, 0.8), 0.0966 exactly; the 200 seeded draws estimate it within
+    their standard error (about 0.006). Certain predictions are always right (0); many predictions
+    leave almost no bias."""
+    from scipy import stats
+
+    from vsae.metrics import calibrated_expected_calibration_error
+
+    k = np.arange(11)
+    exact = float(np.sum(stats.binom.pmf(k, 10, 0.8) * np.abs(k / 10 - 0.8)))
+    assert exact == pytest.approx(0.0966, abs=1e-4)
+    assert calibrated_expected_calibration_error(np.full(10, 0.8)) == pytest.approx(exact, abs=0.02)
+    assert calibrated_expected_calibration_error(np.ones(30)) == 0.0
+    assert calibrated_expected_calibration_error(np.full(20_000, 0.8), draws=20) < 0.005
+
+
 def test_expected_calibration_error_by_hand() -> None:
     """Ten equal-width bins by default; each bin's |accuracy − mean confidence| weighted by its share.
     Confidences in four different bins (first, second, ninth, last) make every bin edge count."""

@@ -282,6 +282,7 @@ def test_uncertainty_summary_by_hand() -> None:
 
     from vsae.bench.tabular_cells import UNCERTAINTY_DRAWS, draw_coverage, vsae_uncertainty
     from vsae.data.protocol import MaskedSplit
+    from vsae.metrics import calibrated_expected_calibration_error
 
     n = UNCERTAINTY_DRAWS
     truth = pd.DataFrame({"x": [0.5, 3.0, 0.0, 9.0], "c": ["a", "b", "a", "b"], "y": [1.9, 2.1, -1.9, 5.0]})
@@ -306,6 +307,8 @@ def test_uncertainty_summary_by_hand() -> None:
     assert summary["coverage_sd"] == pytest.approx(5 / 6)
     # One bin: accuracy 2/3, confidence 0.75.
     assert summary["ece"] == pytest.approx(abs(2 / 3 - 0.75))
+    # Beside it, a calibrated predictor's expected ECE for those three confidences, under the cell's seed.
+    assert summary["ece_if_calibrated"] == calibrated_expected_calibration_error(np.full(3, 0.75), seed=seed)
     assert sorted(stub.calls) == [("draws", n, seed), ("probabilities", n, seed), ("spread", n, seed)]
 
     # draw_coverage on its own: per cell, the draws' 95% range and their mean ± 1.96 std.

@@ -30,7 +30,14 @@ from vsae.data import (
 )
 from vsae.errors import VSAEError
 from vsae.imputer import VSAEImputer
-from vsae.metrics import expected_calibration_error, interval_coverage, nrmse, nrmse_pooled, pfc
+from vsae.metrics import (
+    calibrated_expected_calibration_error,
+    expected_calibration_error,
+    interval_coverage,
+    nrmse,
+    nrmse_pooled,
+    pfc,
+)
 from vsae.model.ensemble import members_of
 
 #: Draws behind every predictive interval and class probability a cell scores.
@@ -70,7 +77,8 @@ def vsae_uncertainty(
 ) -> dict[str, float]:
     """How well VSAE's uncertainty is calibrated on the scored test cells: coverage of the 95% range
     of ``sample_imputations(n=50)`` and of ±1.96 × ``uncertainty`` (numerical cells), and the expected
-    calibration error of ``class_probabilities`` (categorical cells)."""
+    calibration error of ``class_probabilities`` (categorical cells) beside the one a perfectly
+    calibrated predictor with the same confidences would score in expectation."""
     out: dict[str, float] = {}
     if table.numerical:
         scored = split.scored[:, [split.test.columns.get_loc(c) for c in table.numerical]]
@@ -93,6 +101,9 @@ def vsae_uncertainty(
             confidence.append(block.max(1))
             correct.append(predicted.astype(str) == truth.astype(str))
         out["ece"] = expected_calibration_error(np.concatenate(confidence), np.concatenate(correct))
+        out["ece_if_calibrated"] = calibrated_expected_calibration_error(
+            np.concatenate(confidence), seed=seed
+        )
     return out
 
 
