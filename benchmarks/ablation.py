@@ -174,6 +174,27 @@ def resolved_params(config: str, table: UCITable) -> dict[str, Any]:
     return {k: v.value(table) if isinstance(v, ByTableType) else v for k, v in CONFIGS[config].items()}
 
 
+#: Rows drawn from the prior to describe what a configuration generates.
+GENERATED_ROWS = 1_000
+
+
+def generation(imputer: VSAEImputer, table: UCITable, fit_frame: pd.DataFrame, seed: int) -> dict[str, float]:
+    """How rows generated from the prior compare with the table fitted on: the share of cells their
+    generated masks leave missing against the fitted table's, and (numerical columns) the median over
+    columns of the generated values' standard deviation over the observed values' (1 when the
+    generated rows spread like the data)."""
+    data, mask = imputer.generate(GENERATED_ROWS, random_state=seed)
+    out = {
+        "missing_share": float(1 - mask.to_numpy().mean()),
+        "fitted_missing_share": float(fit_frame.isna().to_numpy().mean()),
+    }
+    if table.numerical:
+        generated = data[table.numerical].to_numpy(dtype=float).std(0)
+        observed = fit_frame[table.numerical].std().to_numpy(dtype=float)
+        out["sd_ratio"] = float(np.median(generated / observed))
+    return out
+
+
 def run_cell(config: str, table_name: str, ratio: float, seed: int) -> dict[str, Any]:
     table = load_table(table_name)
     split = masked_split(table.frame, seed, ratio, "mcar")
@@ -198,6 +219,7 @@ def run_cell(config: str, table_name: str, ratio: float, seed: int) -> dict[str,
         "validation": validation,
         "test": test,
         "uncertainty": vsae_uncertainty(imputer, table, split, imputed, seed),
+        "generation": generation(imputer, table, fit_frame, seed),
         "fit_seconds": fit_seconds,
         "epochs_run": len(imputer.history_.epochs),
         "best_epoch": imputer.history_.best_epoch,
@@ -374,6 +396,30 @@ def _per_table(cell: Cells, lever: str, reference: str) -> list[str]:
     return lines
 
 
+def _generation(cell: Cells, configs: list[str]) -> list[str]:
+    """Markdown: what the configurations whose cells record it generate from the prior, per table
+    type (medians over the cells)."""
+    lines = [
+        "Rows generated from the prior (1,000 per cell; configurations whose cells record it), medians"
+        " over the cells:",
+        "",
+        "| configuration | tables | cells | generated missing share − fitted table's | generated sd / "
+        "observed sd (numerical columns) |",
+        "|---|---|---|---|---|",
+    ]
+    for config in configs:
+        records = [by[config] for by in cell.values() if "generation" in by.get(config, {})]
+        for kind in ("numerical", "categorical"):
+            of_kind = [r["generation"] for r in records if _table_type(r) == kind]
+            if not of_kind:
+                continue
+            gap = statistics.median(g["missing_share"] - g["fitted_missing_share"] for g in of_kind)
+            spread = [g["sd_ratio"] for g in of_kind if "sd_ratio" in g]
+            spread_text = f"{statistics.median(spread):.3f}" if spread else "–"
+            lines.append(f"| {config} | {kind} | {len(of_kind)} | {gap:+.3f} | {spread_text} |")
+    return lines
+
+
 def summary() -> str:
     """Markdown: an overview of every configuration against :data:`REFERENCE` over the cells both
     have; the levers on the current defaults against :data:`CURRENT`, per table type; then
@@ -399,6 +445,7 @@ def summary() -> str:
         ]
     for lever in levers.get("current", []):
         lines += ["", *_per_table(cell, lever, "current")]
+    lines += ["", *_generation(cell, configs)]
     detailed = [c for c in DETAILED if c in configs]
     lines += ["", "| table | ratio | " + " | ".join(detailed) + " |", "|---|---|" + "---|" * len(detailed)]
     keys = sorted({(t, r) for t, r, _ in cell}, key=lambda key: (TABLES.index(key[0]), key[1]))
