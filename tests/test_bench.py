@@ -287,6 +287,26 @@ def test_report_tallies_vsae_against_each_classical_peer(tmp_path: Path) -> None
     assert f"- against KNN (k = 5): compared in 0 of {settings} settings" in text
 
 
+def test_report_shows_the_ece_beside_a_calibrated_predictors(tmp_path: Path) -> None:
+    """The categorical calibration table puts each cell's ECE beside the ECE a perfectly calibrated
+    predictor with the same confidences would score (``ece_if_calibrated``), mean ± std over seeds."""
+    folder = tmp_path / "cells" / "zoo" / "mcar-0.3"
+    folder.mkdir(parents=True)
+    for seed, (ece, reference) in enumerate([(0.06, 0.05), (0.07, 0.07), (0.08, 0.06)]):
+        record = {
+            "budget": "full",
+            "command": "c",
+            "versions": {},
+            "metrics": {"pfc": 0.2},
+            "uncertainty": {"ece": ece, "ece_if_calibrated": reference},
+        }
+        (folder / f"vsae-seed{seed}.json").write_text(json.dumps(record), encoding="utf-8")
+    out = tmp_path / "results.md"
+    write_report(tmp_path / "cells", out, tmp_path / "figures")
+    text = out.read_text(encoding="utf-8")
+    assert "| zoo | MCAR 0.3 | 0.070 ± 0.010 | 0.060 ± 0.010 |" in text
+
+
 def test_format_stat_counts_seeds() -> None:
     assert format_stat(Stat((), 3, 0), 3) == "not run"
     assert format_stat(Stat((), 3, 2), 3) == "failed"
