@@ -252,7 +252,7 @@ def test_the_default_number_of_masks_follows_the_data_type_and_the_held_out_cell
     table: pd.DataFrame,
 ) -> None:
     """A table whose one mask would score fewer than ``ENOUGH_SCORED_CELLS`` cells has every held-out
-    cell scored (five masks at the default hidden share; four at 0.3, the last hiding a tenth); one
+    cell scored (five masks at the default hidden share; four at 0.3); one
     that scores enough with one mask keeps it; images keep one mask."""
     from vsae.schema import Modality, Schema
     from vsae.train import ENOUGH_SCORED_CELLS, default_validation_masks

@@ -296,8 +296,8 @@ def _hide_cells(
 
 
 def masks_scoring_every_cell(share: float) -> int:
-    """How many complementary masks of ``share`` hide every observed cell once (the last may hide
-    less than ``share``)."""
+    """How many complementary masks of about ``share`` hide every observed cell once (dealt, each
+    hides about ``1 / masks`` of a row's cells; drawn, the last may hide less than ``share``)."""
     return math.ceil(1 / share - 1e-9)
 
 

@@ -100,10 +100,9 @@ def vsae_uncertainty(
             truth = split.test[name].to_numpy()[rows]
             confidence.append(block.max(1))
             correct.append(predicted.astype(str) == truth.astype(str))
-        out["ece"] = expected_calibration_error(np.concatenate(confidence), np.concatenate(correct))
-        out["ece_if_calibrated"] = calibrated_expected_calibration_error(
-            np.concatenate(confidence), seed=seed
-        )
+        confidences = np.concatenate(confidence)
+        out["ece"] = expected_calibration_error(confidences, np.concatenate(correct))
+        out["ece_if_calibrated"] = calibrated_expected_calibration_error(confidences, seed=seed)
     return out
 
 
