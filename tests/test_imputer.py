@@ -166,6 +166,31 @@ def test_ndarray_in_ndarray_out(fitted_wine_array: VSAEImputer, wine_array_maske
     assert np.isfinite(imputed).all()
 
 
+def with_importance_samples(fitted: VSAEImputer, samples: int | str) -> VSAEImputer:
+    """A copy of a fitted imputer (the fixtures are shared) imputing with ``samples`` draws."""
+    return copy.deepcopy(fitted).set_params(importance_samples=samples)
+
+
+def test_importance_weighted_transform_is_reproducible_and_differs_from_the_posterior_mean(
+    fitted_wine_array: VSAEImputer, wine_array_masked: np.ndarray
+) -> None:
+    weighted = with_importance_samples(fitted_wine_array, 50)
+    imputed = weighted.transform(wine_array_masked)
+    np.testing.assert_array_equal(imputed, weighted.transform(wine_array_masked))
+    observed = ~np.isnan(wine_array_masked)
+    assert np.array_equal(imputed[observed], wine_array_masked[observed])
+    assert not np.allclose(imputed, fitted_wine_array.transform(wine_array_masked))
+
+
+@pytest.mark.parametrize("samples", [-1, 2.5, True, "auto"])
+def test_invalid_importance_samples_fail_before_training(
+    wine_array_masked: np.ndarray, tiny_budget: dict[str, Any], samples: object
+) -> None:
+    imputer = VSAEImputer(importance_samples=samples, random_state=0, **{**tiny_budget, "epochs": 10_000})
+    with pytest.raises(VSAEError, match="importance_samples must be an integer"):
+        imputer.fit(wine_array_masked)
+
+
 # --------------------------------------------------------------------- multiple imputation, spread
 
 

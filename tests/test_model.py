@@ -200,6 +200,38 @@ def test_fill_unobserved_noise_for_tabular_zeros_for_images(eval_model: VSAE) ->
 # ---------------------------------------------------------------------------------------------- KL
 
 
+@pytest.mark.parametrize("prior_weight", [0.0, 0.01, 1.0])
+def test_importance_weighted_mean_is_the_self_normalised_estimate(
+    eval_model: VSAE, prior_weight: float
+) -> None:
+    """The draw-by-draw (log-sum-exp) accumulation equals the textbook estimate computed at once from
+    the same draws: softmax over draws of ``log p(x_o | z) + w · (log N(z; 0, I) − log q(z))``, the
+    2π terms included, weighting the expected values."""
+    generator = torch.Generator().manual_seed(3)
+    x = random_encoded(eval_model.schema, 12, generator)
+    observed = torch.rand(12, len(eval_model.schema), generator=generator) < 0.6
+    torch.manual_seed(5)
+    got = eval_model.importance_weighted_mean(x, observed, 7, prior_weight)
+
+    torch.manual_seed(5)
+    posterior = eval_model.encode(x, observed, noise=False)
+    normal = torch.distributions.Normal(posterior.mean, torch.exp(0.5 * posterior.logvar))
+    standard = torch.distributions.Normal(torch.zeros_like(posterior.mean), 1.0)
+    log_weights, means = [], []
+    with torch.no_grad():
+        for _ in range(7):
+            z = posterior.mean + torch.randn_like(posterior.mean) * normal.stddev
+            raw = eval_model.decode(z, observed).data
+            nll = eval_model.likelihoods.negative_log_likelihood(raw, x)
+            log_ratio = (standard.log_prob(z) - normal.log_prob(z)).sum((1, 2))
+            log_weights.append(-(nll * observed).sum(1) + prior_weight * log_ratio)
+            means.append(eval_model.likelihoods.mean(raw))
+    weights = torch.softmax(torch.stack(log_weights), dim=0)
+    expected = (weights[:, :, None] * torch.stack(means)).sum(0)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(weights, torch.full_like(weights, 1 / 7), atol=0.05)  # weights that matter
+
+
 def test_analytic_kl_of_each_block_matches_monte_carlo() -> None:
     generator = torch.Generator().manual_seed(0)
     shape = (3, 4, 5)  # rows, blocks, latent dimensions

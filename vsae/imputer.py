@@ -28,7 +28,7 @@ from vsae.model.vsae import VSAE, VSAEConfig
 from vsae.runtime import as_seed, threaded
 from vsae.schema import Schema, infer_table_schema
 from vsae.tabular import TableCodec, as_frame, validate_table, write_cells
-from vsae.train import History, TrainConfig, resolve_device, train_vsae
+from vsae.train import History, TrainConfig, default_kl_weight, resolve_device, train_vsae
 
 _MODEL_FIELDS = tuple(f.name for f in fields(VSAEConfig))
 _TRAIN_FIELDS = tuple(f.name for f in fields(TrainConfig) if f.name != "seed")
@@ -42,6 +42,8 @@ PAPER_SETTINGS: dict[str, Any] = {
     "unobserved_term": True,
     "mask_input": "reconstructed",
     "ensemble_size": 1,
+    # Imputation decodes the posterior mean.
+    "importance_samples": 0,
     # One held-out mask: the selection every paper cell was measured with.
     "validation_masks": 1,
 }
@@ -95,6 +97,11 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
         Networks trained on their own seeds and averaged (:class:`vsae.model.ensemble.VSAEEnsemble`);
         ``"auto"``: on numerical tables 3 up to 1,666 rows, 2 up to 2,500 rows, 1 above; 1 when a
         column is categorical (:func:`vsae.train.default_ensemble_size`).
+    importance_samples : int
+        Latent draws over which ``transform`` importance-weights each network's imputation
+        (:func:`vsae.inference.impute`); 0 (default) decodes the posterior mean. 50 lowered the
+        validation error of numerical tables by about 1% (docs/model.md, "Importance-weighted
+        imputation") and raised zoo's PFC.
 
     Attributes
     ----------
@@ -146,6 +153,7 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
         n_jobs: int | None = None,
         ignore_features: list[Any] | None = None,
         ensemble_size: int | str = "auto",
+        importance_samples: int = 0,
     ) -> None:
         self.categorical_features = categorical_features
         self.numerical_features = numerical_features
@@ -183,6 +191,7 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.ignore_features = ignore_features
         self.ensemble_size = ensemble_size
+        self.importance_samples = importance_samples
 
     @classmethod
     def paper(cls, **overrides: Any) -> VSAEImputer:
@@ -204,6 +213,10 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
         return TrainConfig(
             seed=self._sampling_seed(None), **{name: getattr(self, name) for name in _TRAIN_FIELDS}
         )
+
+    def _trained_kl_weight(self) -> float:
+        """The KL weight the network was trained with (its default for the schema when ``"auto"``)."""
+        return float(default_kl_weight(self.schema_) if self.kl_weight == "auto" else self.kl_weight)
 
     def _sampling_seed(self, random_state: Any) -> int:
         """The integer seed of a method's ``random_state``; ``None``: the seed of the fit."""
@@ -265,6 +278,7 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
         model. :meth:`save` writes on rank 0 only.
         """
         original, _ = as_frame(X)
+        inference.check_importance_samples(self.importance_samples)  # fails before training if invalid
         self.random_seed_ = as_seed(self.random_state)
         frame = self._fit_frame(original, self.numerical_features)
         config = self._train_config()
@@ -298,15 +312,20 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
     def transform(self, X: Any) -> Any:
         """Fill every missing cell; observed cells are returned unchanged.
 
-        Deterministic: the latent code is the posterior mean of the selective proposal, numerical
-        cells get the decoder mean and categorical cells the most likely class. A row with every
-        cell missing is imputed through the multimodal encoder from the mask alone.
+        Numerical cells get the decoder mean and categorical cells the most likely class, at the
+        posterior mean of the selective proposal or, with ``importance_samples``, importance-weighted
+        over that many latent draws (seeded by the fit's seed, so the result is the same at every
+        call). A row with every cell missing is imputed through the multimodal encoder from the mask
+        alone.
 
         Returns a DataFrame (same index, column order, dtypes and categories) for a DataFrame, an
         ndarray for an array.
         """
         frame, is_frame, x, observed = self._encode(X)
-        values = inference.impute(self.model_, x, observed)
+        samples = inference.check_importance_samples(self.importance_samples)
+        values = inference.impute(
+            self.model_, x, observed, samples, self._trained_kl_weight(), self._sampling_seed(None)
+        )
         del x  # the encoded copy of the table: freed before the output is assembled
         return self._like_input(
             self._restore(self.codec_.fill_missing(frame, observed, values), X), is_frame, X

@@ -60,11 +60,39 @@ def _chunks(
     return out
 
 
-def impute(model: Model, x: np.ndarray, observed: np.ndarray) -> np.ndarray:
-    """Deterministic point imputation: posterior means, decoded to means / most likely classes (of
-    the members' averaged expected values, for an ensemble)."""
+def check_importance_samples(samples: object) -> int:
+    """``importance_samples`` as an int, or a clear error when it is not an integer ≥ 0."""
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 0:
+        raise VSAEError(f"importance_samples must be an integer ≥ 0, got {samples!r}")
+    return int(samples)
+
+
+def impute(
+    model: Model,
+    x: np.ndarray,
+    observed: np.ndarray,
+    importance_samples: int = 0,
+    prior_weight: float = 1.0,
+    seed: int | None = None,
+) -> np.ndarray:
+    """Point imputation, decoded to means / most likely classes (of the members' averaged expected
+    values, for an ensemble).
+
+    With ``importance_samples`` 0 it is deterministic: each network decodes its posterior mean. With
+    more, each network's expected values are importance-weighted over that many latent draws
+    (:meth:`vsae.model.vsae.VSAE.importance_weighted_mean`, prior-over-proposal ratio raised to
+    ``prior_weight``), under ``seed``.
+    """
     members = members_of(model)
     likelihoods = members[0].likelihoods
+    if importance_samples > 0:
+
+        def weighted(xb: torch.Tensor, ob: torch.Tensor) -> torch.Tensor:
+            means = [m.importance_weighted_mean(xb, ob, importance_samples, prior_weight) for m in members]
+            return likelihoods.point(torch.stack(means).mean(0))
+
+        with seeded(model, seed):
+            return _chunks(model, x, observed, weighted)
     if len(members) == 1:
         return _chunks(model, x, observed, lambda xb, ob: likelihoods.mode(members[0].impute(xb, ob)))
     return _chunks(model, x, observed, lambda xb, ob: likelihoods.point(averaged_mean(members, xb, ob)))
