@@ -140,10 +140,7 @@ _MEASURED_WITH_ONE_MASK: dict[str, dict[str, Any]] = {
     "default_kl_0.01": {"kl_weight": 0.01},
     "default_kl_0.03": {"kl_weight": 0.03},
 }
-#: Every configuration measured before numerical tables imputed with importance weighting decodes
-#: the posterior mean, so that its cells stay reproducible.
-_POSTERIOR_MEAN = {"importance_samples": 0}
-_CONFIGS_BEFORE_IMPORTANCE: dict[str, dict[str, Any]] = {
+CONFIGS: dict[str, dict[str, Any]] = {
     **{name: {**params, **_ONE_MASK} for name, params in _MEASURED_WITH_ONE_MASK.items()},
     # the library defaults (every held-out cell scored), and one lever at a time on top of them
     "current": {**_CURRENT, "validation_masks": "auto"},
@@ -156,11 +153,8 @@ _CONFIGS_BEFORE_IMPORTANCE: dict[str, dict[str, Any]] = {
     "current_kl_0.0003": {**_CURRENT, "kl_weight": ByTableType(0.0003, 0.02)},
     # every held-out cell scored on every table (five masks), large ones included
     "current_five_masks": {**_CURRENT, "validation_masks": 5, "deal_validation_cells": False},
-}
-CONFIGS: dict[str, dict[str, Any]] = {
-    **{name: {**params, **_POSTERIOR_MEAN} for name, params in _CONFIGS_BEFORE_IMPORTANCE.items()},
-    # importance-weighted imputation over 50 latent draws on every table type (the library default
-    # on numerical tables since; vsae.inference.default_importance_samples)
+    # importance-weighted point imputation over 50 latent draws (the library decodes the posterior
+    # mean, importance_samples=0)
     "current_importance_weighted": {**_CURRENT, "validation_masks": "auto", "importance_samples": 50},
 }
 

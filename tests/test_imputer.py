@@ -166,7 +166,7 @@ def test_ndarray_in_ndarray_out(fitted_wine_array: VSAEImputer, wine_array_maske
     assert np.isfinite(imputed).all()
 
 
-def with_importance_samples(fitted: VSAEImputer, samples: int | str) -> VSAEImputer:
+def with_importance_samples(fitted: VSAEImputer, samples: int) -> VSAEImputer:
     """A copy of a fitted imputer (the fixtures are shared) imputing with ``samples`` draws."""
     return copy.deepcopy(fitted).set_params(importance_samples=samples)
 

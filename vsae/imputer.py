@@ -99,9 +99,9 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
         column is categorical (:func:`vsae.train.default_ensemble_size`).
     importance_samples : int
         Latent draws over which ``transform`` importance-weights each network's imputation
-        (:func:`vsae.inference.impute`); 0 (default) decodes the posterior mean. 50 lowered the
-        validation error of numerical tables by about 1% (docs/model.md, "Importance-weighted
-        imputation") and raised zoo's PFC.
+        (:func:`vsae.inference.impute`); 0 (default) decodes the posterior mean. 50 draws gave
+        numerical tables 0.992 of the posterior mean's validation error and categorical ones 1.008
+        (docs/model.md, "Importance-weighted imputation").
 
     Attributes
     ----------
