@@ -28,7 +28,7 @@ from vsae.errors import VSAEError
 from vsae.imputer import VSAEImputer
 from vsae.schema import Schema, infer_table_schema
 from vsae.tabular import TableCodec
-from vsae.train import TrainConfig, train_vsae
+from vsae.train import NUMERICAL_IMPORTANCE_SAMPLES, TrainConfig, train_vsae
 
 # ------------------------------------------------------------------------------------------ helpers
 
@@ -179,15 +179,35 @@ def test_importance_weighted_transform_is_reproducible_and_differs_from_the_post
     np.testing.assert_array_equal(imputed, weighted.transform(wine_array_masked))
     observed = ~np.isnan(wine_array_masked)
     assert np.array_equal(imputed[observed], wine_array_masked[observed])
-    assert not np.allclose(imputed, fitted_wine_array.transform(wine_array_masked))
+    posterior_mean = with_importance_samples(fitted_wine_array, 0).transform(wine_array_masked)
+    assert not np.allclose(imputed, posterior_mean)
 
 
-@pytest.mark.parametrize("samples", [-1, 2.5, True, "auto"])
+def test_importance_samples_auto_weights_numerical_tables_only(
+    fitted_wine_array: VSAEImputer, fitted_typed: VSAEImputer
+) -> None:
+    assert fitted_wine_array.get_params()["importance_samples"] == "auto"
+    assert fitted_wine_array._importance_samples() == NUMERICAL_IMPORTANCE_SAMPLES
+    assert fitted_typed._importance_samples() == 0  # a categorical modality: the posterior mean
+
+
+def test_importance_weighted_imputation_of_a_row_ignores_the_other_rows(
+    fitted_wine_array: VSAEImputer, wine_array_masked: np.ndarray
+) -> None:
+    # The latent draws are shared by every row, so imputing a table in two pieces (as chunked and
+    # streamed imputation do) gives the same cells as imputing it whole.
+    weighted = with_importance_samples(fitted_wine_array, 50)
+    half = len(wine_array_masked) // 2
+    pieces = [weighted.transform(wine_array_masked[:half]), weighted.transform(wine_array_masked[half:])]
+    np.testing.assert_allclose(np.vstack(pieces), weighted.transform(wine_array_masked), rtol=1e-6)
+
+
+@pytest.mark.parametrize("samples", [-1, 2.5, True, "many"])
 def test_invalid_importance_samples_fail_before_training(
     wine_array_masked: np.ndarray, tiny_budget: dict[str, Any], samples: object
 ) -> None:
     imputer = VSAEImputer(importance_samples=samples, random_state=0, **{**tiny_budget, "epochs": 10_000})
-    with pytest.raises(VSAEError, match="importance_samples must be an integer"):
+    with pytest.raises(VSAEError, match="importance_samples must be 'auto' or an integer"):
         imputer.fit(wine_array_masked)
 
 

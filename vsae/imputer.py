@@ -28,7 +28,14 @@ from vsae.model.vsae import VSAE, VSAEConfig
 from vsae.runtime import as_seed, threaded
 from vsae.schema import Schema, infer_table_schema
 from vsae.tabular import TableCodec, as_frame, validate_table, write_cells
-from vsae.train import History, TrainConfig, default_kl_weight, resolve_device, train_vsae
+from vsae.train import (
+    History,
+    TrainConfig,
+    default_importance_samples,
+    default_kl_weight,
+    resolve_device,
+    train_vsae,
+)
 
 _MODEL_FIELDS = tuple(f.name for f in fields(VSAEConfig))
 _TRAIN_FIELDS = tuple(f.name for f in fields(TrainConfig) if f.name != "seed")
@@ -97,11 +104,12 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
         Networks trained on their own seeds and averaged (:class:`vsae.model.ensemble.VSAEEnsemble`);
         ``"auto"``: on numerical tables 3 up to 1,666 rows, 2 up to 2,500 rows, 1 above; 1 when a
         column is categorical (:func:`vsae.train.default_ensemble_size`).
-    importance_samples : int
+    importance_samples : int or "auto"
         Latent draws over which ``transform`` importance-weights each network's imputation
-        (:func:`vsae.inference.impute`); 0 (default) decodes the posterior mean. 50 draws gave
-        numerical tables 0.992 of the posterior mean's validation error and categorical ones 1.008
-        (docs/model.md, "Importance-weighted imputation").
+        (:func:`vsae.inference.impute`); 0 decodes the posterior mean. ``"auto"``: 50 on numerical
+        tables, 0 as soon as a column is categorical (:func:`vsae.train.default_importance_samples`):
+        50 draws gave numerical tables 0.992 of the posterior mean's validation error and categorical
+        ones 1.008 (docs/model.md, "Importance-weighted imputation").
 
     Attributes
     ----------
@@ -153,7 +161,7 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
         n_jobs: int | None = None,
         ignore_features: list[Any] | None = None,
         ensemble_size: int | str = "auto",
-        importance_samples: int = 0,
+        importance_samples: int | str = "auto",
     ) -> None:
         self.categorical_features = categorical_features
         self.numerical_features = numerical_features
@@ -217,6 +225,11 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
     def _trained_kl_weight(self) -> float:
         """The KL weight the network was trained with (its default for the schema when ``"auto"``)."""
         return float(default_kl_weight(self.schema_) if self.kl_weight == "auto" else self.kl_weight)
+
+    def _importance_samples(self) -> int:
+        """The latent draws of ``transform`` (the schema's default when ``"auto"``)."""
+        samples = inference.check_importance_samples(self.importance_samples)
+        return default_importance_samples(self.schema_) if samples == "auto" else int(samples)
 
     def _sampling_seed(self, random_state: Any) -> int:
         """The integer seed of a method's ``random_state``; ``None``: the seed of the fit."""
@@ -322,9 +335,13 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
         ndarray for an array.
         """
         frame, is_frame, x, observed = self._encode(X)
-        samples = inference.check_importance_samples(self.importance_samples)
         values = inference.impute(
-            self.model_, x, observed, samples, self._trained_kl_weight(), self._sampling_seed(None)
+            self.model_,
+            x,
+            observed,
+            self._importance_samples(),
+            self._trained_kl_weight(),
+            self._sampling_seed(None),
         )
         del x  # the encoded copy of the table: freed before the output is assembled
         return self._like_input(

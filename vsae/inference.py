@@ -60,10 +60,13 @@ def _chunks(
     return out
 
 
-def check_importance_samples(samples: object) -> int:
-    """``importance_samples`` as an int, or a clear error when it is not an integer ≥ 0."""
+def check_importance_samples(samples: object) -> int | str:
+    """``importance_samples`` as an int or ``"auto"``, or a clear error when it is neither ``"auto"``
+    nor an integer ≥ 0."""
+    if isinstance(samples, str) and samples == "auto":
+        return samples
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 0:
-        raise VSAEError(f"importance_samples must be an integer ≥ 0, got {samples!r}")
+        raise VSAEError(f"importance_samples must be 'auto' or an integer ≥ 0, got {samples!r}")
     return int(samples)
 
 
@@ -81,18 +84,24 @@ def impute(
     With ``importance_samples`` 0 it is deterministic: each network decodes its posterior mean. With
     more, each network's expected values are importance-weighted over that many latent draws
     (:meth:`vsae.model.vsae.VSAE.importance_weighted_mean`, prior-over-proposal ratio raised to
-    ``prior_weight``), under ``seed``.
+    ``prior_weight``), the draws seeded by ``seed`` and shared by every row.
     """
     members = members_of(model)
     likelihoods = members[0].likelihoods
     if importance_samples > 0:
+        device = next(model.parameters()).device
+        with seeded(model, seed):  # one set of draws per network, shared by every row
+            draws = [
+                torch.randn(importance_samples, len(m.schema), m.config.latent_dim, device=device)
+                for m in members
+            ]
 
         def weighted(xb: torch.Tensor, ob: torch.Tensor) -> torch.Tensor:
-            means = [m.importance_weighted_mean(xb, ob, importance_samples, prior_weight) for m in members]
+            pairs = zip(members, draws, strict=True)
+            means = [m.importance_weighted_mean(xb, ob, noise, prior_weight) for m, noise in pairs]
             return likelihoods.point(torch.stack(means).mean(0))
 
-        with seeded(model, seed):
-            return _chunks(model, x, observed, weighted)
+        return _chunks(model, x, observed, weighted)
     if len(members) == 1:
         return _chunks(model, x, observed, lambda xb, ob: likelihoods.mode(members[0].impute(xb, ob)))
     return _chunks(model, x, observed, lambda xb, ob: likelihoods.point(averaged_mean(members, xb, ob)))

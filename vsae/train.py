@@ -404,6 +404,20 @@ def default_ensemble_size(schema: Schema, rows: int) -> int:
     return budget.ensemble_size_for_rows(rows)
 
 
+#: Latent draws over which the point imputations of numerical tables are importance-weighted
+#: (docs/model.md, "Importance-weighted imputation"): on the ablation's numerical cells 0.992 of the
+#: posterior mean's validation error, lower in 33 of 42 cells.
+NUMERICAL_IMPORTANCE_SAMPLES = 50
+
+
+def default_importance_samples(schema: Schema) -> int:
+    """The default ``importance_samples`` of a data type (docs/model.md, "Importance-weighted
+    imputation"): :data:`NUMERICAL_IMPORTANCE_SAMPLES` on numerical tables; 0 (the posterior mean) as
+    soon as a modality is not numerical: on the categorical cells of the ablation the weighted
+    imputation was worse in 7 of 10 (validation error 1.008 of the posterior mean's)."""
+    return NUMERICAL_IMPORTANCE_SAMPLES if all(m.kind == "numerical" for m in schema) else 0
+
+
 def train_vsae(
     schema: Schema,
     x: np.ndarray,

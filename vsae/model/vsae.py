@@ -210,16 +210,19 @@ class VSAE(nn.Module):
 
     @torch.no_grad()
     def importance_weighted_mean(
-        self, x: torch.Tensor, observed: torch.Tensor, samples: int, prior_weight: float
+        self, x: torch.Tensor, observed: torch.Tensor, noise: torch.Tensor, prior_weight: float
     ) -> torch.Tensor:
-        """Expected values ``[N, D]`` (:meth:`Likelihoods.mean`) averaged over ``samples`` latent draws
-        from the selective proposal, each weighted by how well it explains the row's observed cells.
+        """Expected values ``[N, D]`` (:meth:`Likelihoods.mean`) averaged over latent draws from the
+        selective proposal, each weighted by how well it explains the row's observed cells.
 
         The self-normalised weight of a draw ``z_k ~ q(z | x̃, m)`` is
         ``p(x_o | z_k) · (p(z_k) / q(z_k | x̃, m))^prior_weight``: MIWAE's importance-weighted
         imputation (Mattei & Frellsen 2019) with the prior-over-proposal ratio raised to the KL weight
         the network was trained with, the posterior that weighted objective targets (``prior_weight=1``
-        is MIWAE's). Weights are accumulated draw by draw (log-sum-exp), so memory stays that of one.
+        is MIWAE's). ``noise`` holds the standard-normal draws ``[K, modalities, latent_dim]``
+        (``z_k = μ + σ · noise_k``), the same for every row, so that a row's imputation does not depend
+        on the rows it is imputed with (a file imputed in chunks is the file imputed at once). Weights
+        are accumulated draw by draw (log-sum-exp), so memory stays that of one.
         """
         posterior = self.encode(x, observed, noise=False)
         std = torch.exp(0.5 * posterior.logvar)
@@ -227,13 +230,12 @@ class VSAE(nn.Module):
         best = torch.full((x.shape[0], 1), float("-inf"), device=x.device, dtype=x.dtype)
         total = torch.zeros(x.shape[0], 1, device=x.device, dtype=x.dtype)
         weighted = torch.zeros_like(x)
-        for _ in range(samples):
-            noise = torch.randn_like(posterior.mean)
-            z = posterior.mean + noise * std
+        for draw in noise:
+            z = posterior.mean + draw * std
             raw = self.decode(z, observed).data
             log_likelihood = -(self.likelihoods.negative_log_likelihood(raw, x) * weight).sum(1)
             # log N(z; 0, I) − log N(z; μ, σ²), the 2π terms cancelling.
-            log_ratio = (0.5 * (noise.square() - z.square()) + 0.5 * posterior.logvar).sum((1, 2))
+            log_ratio = (0.5 * (draw.square() - z.square()) + 0.5 * posterior.logvar).sum((1, 2))
             log_weight = (log_likelihood + prior_weight * log_ratio).unsqueeze(1)
             new_best = torch.maximum(best, log_weight)
             rescale = torch.exp(best - new_best)
