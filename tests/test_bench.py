@@ -307,6 +307,31 @@ def test_report_shows_the_ece_beside_a_calibrated_predictors(tmp_path: Path) -> 
     assert "| zoo | MCAR 0.3 | 0.070 ± 0.010 | 0.060 ± 0.010 |" in text
 
 
+def test_report_says_how_many_cells_measure_each_coverage(tmp_path: Path) -> None:
+    """The coverage table adds up the scored cells over seeds and gives the binomial standard error
+    of a 0.95 coverage measured on that many, so a miss of the 0.93 floor can be told from chance."""
+    folder = tmp_path / "cells" / "glass" / "mcar-0.3"
+    folder.mkdir(parents=True)
+    for seed, (coverage, cells) in enumerate([(0.92, 100), (0.93, 150), (0.94, 50)]):
+        record = {
+            "budget": "full",
+            "command": "c",
+            "versions": {},
+            "metrics": {"nrmse": 0.7},
+            "missing_ratio": {"scored_cells": cells},
+            "uncertainty": {"coverage_sd": coverage, "coverage_draws": coverage - 0.01},
+        }
+        (folder / f"vsae-seed{seed}.json").write_text(json.dumps(record), encoding="utf-8")
+    out = tmp_path / "results.md"
+    write_report(tmp_path / "cells", out, tmp_path / "figures")
+    row = next(
+        line
+        for line in out.read_text(encoding="utf-8").splitlines()
+        if line.startswith("| glass | MCAR 0.3 | 0.930")
+    )
+    assert row.endswith("| not run | not run | 300 (±0.013) |")  # sqrt(0.95 * 0.05 / 300) = 0.0126
+
+
 def test_format_stat_counts_seeds() -> None:
     assert format_stat(Stat((), 3, 0), 3) == "not run"
     assert format_stat(Stat((), 3, 2), 3) == "failed"
