@@ -104,12 +104,22 @@ def tabular_metric(dataset: str) -> str:
     return "pfc" if dataset in CATEGORICAL_UCI else "nrmse"
 
 
+def _noise(ours: Stat, other: Stat) -> float:
+    """The larger standard deviation over seeds of the two: a smaller difference is a tie."""
+    return max(ours.std or 0.0, other.std or 0.0)
+
+
 def outcome(ours: Stat, other: Stat) -> str:
     """The "win", "tie" or "loss" of ``ours`` against ``other`` (lower is better): a difference counts
     only when it exceeds the larger standard deviation over seeds of the two."""
-    noise = max(ours.std or 0.0, other.std or 0.0)
     difference = ours.mean - other.mean
-    return "tie" if abs(difference) <= noise else ("win" if difference < 0 else "loss")
+    return "tie" if abs(difference) <= _noise(ours, other) else ("win" if difference < 0 else "loss")
+
+
+def winning_mean(ours: Stat, other: Stat) -> float:
+    """The mean below which ``ours`` would count as a win against ``other`` by :func:`outcome`, with
+    the standard deviations over seeds both have now."""
+    return other.mean - _noise(ours, other)
 
 
 def verdict(title: str, stats: dict[str, Stat], digits: int) -> str | None:
