@@ -487,6 +487,20 @@ def write_into(path: Path, text: str, markers: tuple[str, str] = MARKERS) -> Non
     path.write_text(f"{before}{start}\n{text}\n{end}{rest.split(end, 1)[1]}", encoding="utf-8")
 
 
+def add_summary_command(commands: Any) -> None:
+    """The ``summary [--into FILE]`` sub-command of this script and of those that reuse its cells."""
+    summary_parser = commands.add_parser("summary")
+    summary_parser.add_argument("--into", type=Path, help="replace the generated block of this file")
+
+
+def show_summary(text: str, into: Path | None, markers: tuple[str, str] = MARKERS) -> None:
+    """Print a generated summary, or write it between ``markers`` in ``into``."""
+    if into is None:
+        print(text)
+    else:
+        write_into(into, text, markers)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -495,15 +509,12 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--tables", nargs="+", default=list(TABLES))
     run_parser.add_argument("--ratios", nargs="+", type=float, default=[0.3, 0.5])
     run_parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    summary_parser = commands.add_parser("summary")
-    summary_parser.add_argument("--into", type=Path, help="replace the generated block of this file")
+    add_summary_command(commands)
     args = parser.parse_args(argv)
     if args.command == "run":
         run(args)
-    elif args.into is not None:
-        write_into(args.into, summary())
     else:
-        print(summary())
+        show_summary(summary(), args.into)
     return 0
 
 

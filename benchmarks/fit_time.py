@@ -35,7 +35,7 @@ from vsae.data import masked_split
 from vsae.model.ensemble import members_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablation import TABLES, resolved_params, write_cell, write_into
+from ablation import TABLES, add_summary_command, resolved_params, show_summary, write_cell
 
 CELLS = Path(__file__).resolve().parent.parent / "docs" / "data" / "fit_time"
 #: The configuration of benchmarks/ablation.py that was the library default when the issue was filed.
@@ -131,15 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--tables", nargs="+", default=list(TABLES))
     run_parser.add_argument("--ratios", nargs="+", type=float, default=[0.5])
     run_parser.add_argument("--seeds", nargs="+", type=int, default=[0])
-    summary_parser = commands.add_parser("summary")
-    summary_parser.add_argument("--into", type=Path, help="replace the generated block of this file")
+    add_summary_command(commands)
     args = parser.parse_args(argv)
     if args.command == "run":
         run(args)
-    elif args.into is not None:
-        write_into(args.into, summary(), MARKERS)
     else:
-        print(summary())
+        show_summary(summary(), args.into, MARKERS)
     return 0
 
 
