@@ -56,8 +56,8 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "dropout_0.5": {"modality_dropout": 0.5},
 }
 #: name -> VSAEConfig sizes on top of :meth:`VSAEConfig.for_images` (configurations not named here
-#: use those sizes): a decoder four times as wide, so that the label's logits do not share 128
-#: hidden units with 784 pixels.
+#: use those sizes): a data decoder four times as wide, so that the label's 10 logits and the 784
+#: pixels share 512 hidden units rather than 128.
 MODEL_SIZES: dict[str, dict[str, Any]] = {"dropout_0.3_decoder_512": {"decoder_hidden": 512}}
 CONFIGS["dropout_0.3_decoder_512"] = {"modality_dropout": 0.3}
 
