@@ -160,7 +160,7 @@ CONFIGS = {name: {"importance_samples": 0, **params} for name, params in CONFIGS
 CONFIGS["current_importance_weighted"] = {**_CURRENT, "validation_masks": "auto", "importance_samples": 50}
 # levers on tables with a categorical column, on top of the library defaults (posterior-mean imputation
 # there): wider re-masking (ReMasker's 0.5), a lower KL weight, wider networks
-CONFIGS["current_dropout_0.5"] = {**CONFIGS["current"], "modality_dropout": ByTableType(0.5, 0.5)}
+CONFIGS["current_dropout_0.5"] = {**CONFIGS["current"], "modality_dropout": 0.5}
 CONFIGS["current_kl_0.005"] = {**CONFIGS["current"], "kl_weight": ByTableType(0.01, 0.005)}
 CONFIGS["current_wide"] = {**CONFIGS["current"], "encoder_hidden": 128, "decoder_hidden": 256}
 # smaller networks (on small tables the wider ones above were worse on zoo)
@@ -170,7 +170,7 @@ CONFIGS["current_depth_2"] = {**CONFIGS["current"], "depth": 2}
 CONFIGS["current_decoder_512"] = {**CONFIGS["current"], "decoder_hidden": 512}
 # a lower learning rate (3e-3 was worse on top of the earlier defaults)
 CONFIGS["current_lr_3e-4"] = {**CONFIGS["current"], "learning_rate": 3e-4}
-CONFIGS["current_wide_dropout_0.5"] = {**CONFIGS["current_wide"], "modality_dropout": ByTableType(0.5, 0.5)}
+CONFIGS["current_wide_dropout_0.5"] = {**CONFIGS["current_wide"], "modality_dropout": 0.5}
 
 
 def cell_path(config: str, table: str, ratio: float, seed: int) -> Path:

@@ -28,14 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from ablation import TABLES, add_summary_command, resolved_params, show_summary, write_cell
 
 from vsae import VSAEImputer
 from vsae.bench.tabular_cells import load_table
-from vsae.data import masked_split
+from vsae.data import MaskedSplit, masked_split
 from vsae.model.ensemble import members_of
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablation import TABLES, add_summary_command, resolved_params, show_summary, write_cell
 
 CELLS = Path(__file__).resolve().parent.parent / "docs" / "data" / "fit_time"
 #: The configuration of benchmarks/ablation.py that was the library default when the issue was filed.
@@ -50,7 +48,7 @@ def cell_path(table: str, ratio: float, seed: int) -> Path:
     return CELLS / table / f"mcar-{ratio}" / f"seed{seed}.json"
 
 
-def timed_fit(params: dict[str, Any], split: Any, seed: int) -> dict[str, Any]:
+def timed_fit(params: dict[str, Any], split: MaskedSplit, seed: int) -> dict[str, Any]:
     imputer = VSAEImputer(random_state=seed, device="cpu", **params)
     start = time.perf_counter()
     imputer.fit(split.train_masked)

@@ -287,11 +287,12 @@ class Report:
                 best = min(peers, key=lambda m: peers[m].mean) if peers else None
                 verdict_text = needed_text = "–"
                 if best is not None and stats["vsae"].values:
-                    verdict_text = f"{outcome(stats['vsae'], peers[best])} vs {method_label(best)}"
+                    result = outcome(stats["vsae"], peers[best])
+                    verdict_text = f"{result} vs {method_label(best)}"
                     needed = winning_mean(stats["vsae"], peers[best])
                     change = needed / stats["vsae"].mean - 1
                     needed_text = f"{needed:.3f} ({change:+.1%})"
-                    if outcome(stats["vsae"], peers[best]) == "tie":
+                    if result == "tie":
                         tie_changes.append(change)
                 rows.append(
                     [dataset, setting.label, metric.upper()]
