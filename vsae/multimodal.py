@@ -40,8 +40,9 @@ class MultimodalVSAE(NetworkEstimator):
         Kind of each modality (``"numerical"``, ``"categorical"``, ``"binary"``, ``"image"``); by
         default arrays with more than two dimensions are images and the others numerical.
     model_config : VSAEConfig, optional
-        Network sizes; defaults to the paper's image sizes (:meth:`VSAEConfig.for_images`) when a
-        modality is an image, else to the tabular sizes.
+        Network sizes; defaults to :meth:`VSAEConfig.for_modalities`: the paper's image sizes when a
+        modality is an image (with a 512-wide data decoder when a categorical modality is beside it),
+        else the tabular sizes.
     train_config : TrainConfig, optional
         Optimisation settings.
     random_state : None, int, numpy RandomState or Generator, optional
@@ -274,8 +275,7 @@ class MultimodalVSAE(NetworkEstimator):
         x, observed = self._encode(arrays, observed)
         config = self.model_config
         if config is None:
-            has_image = any(m.kind == "image" for m in self.schema_)
-            config = VSAEConfig.for_images() if has_image else VSAEConfig()
+            config = VSAEConfig.for_modalities(m.kind for m in self.schema_)
             config = replace(config, **getattr(self, "_model_settings", {}))
         self.model_, self.history_ = train_vsae(self.schema_, x, observed, config, self.train_config)
         return self

@@ -153,6 +153,7 @@ def _decoded(schema: Schema, values: np.ndarray) -> dict[str, np.ndarray]:
 def _fit_image_method(cell: Cell, data: ImageData, budget: Budget, model_dir: Path) -> dict[str, Any]:
     """Fit ``cell.method`` and impute the test samples; the record's timings, sizes and predictions."""
     config = _image_train_config(data, cell.seed, budget)
+    sizes = VSAEConfig.for_modalities(data.kinds.values())
     record: dict[str, Any] = {}
     start = time.perf_counter()
     if cell.method in ("global_mean", "class_mean"):
@@ -160,7 +161,7 @@ def _fit_image_method(cell: Cell, data: ImageData, budget: Budget, model_dir: Pa
         record["fit_seconds"] = time.perf_counter() - start
         record["impute_seconds"] = 0.0
     elif cell.method == "vsae":
-        model = MultimodalVSAE(data.kinds, VSAEConfig.for_images(), config)
+        model = MultimodalVSAE(data.kinds, sizes, config)
         model.fit(data.train.modalities, data.train_observed)
         record["fit_seconds"] = time.perf_counter() - start
         start = time.perf_counter()
@@ -183,7 +184,7 @@ def _fit_image_method(cell: Cell, data: ImageData, budget: Budget, model_dir: Pa
             schema,
             _encoded(schema, data.train, observed),
             observed,
-            VSAEConfig.for_images(),
+            sizes,
             config,
             **(budget.miwae if cell.method == "miwae" else {}),
         )
@@ -195,7 +196,7 @@ def _fit_image_method(cell: Cell, data: ImageData, budget: Budget, model_dir: Pa
         predictions = _decoded(schema, values)
         record["impute_seconds"] = time.perf_counter() - start
         record["n_parameters"] = count_parameters(network)
-        record["vsae_parameters"] = vsae_parameter_count(schema, VSAEConfig.for_images())
+        record["vsae_parameters"] = vsae_parameter_count(schema, sizes)
         record["epochs_run"], record["best_epoch"] = len(history.epochs), history.best_epoch
     else:
         raise VSAEError(f"unknown multimodal method {cell.method!r}")

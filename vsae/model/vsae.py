@@ -6,6 +6,7 @@ Shapes: ``x`` is the encoded data ``[N, D]`` (see :class:`vsae.schema.Schema`), 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
@@ -16,7 +17,10 @@ from vsae.errors import VSAEError
 from vsae.model.encoders import UnimodalEncoders, UnobservedFill
 from vsae.model.layers import mlp
 from vsae.model.likelihoods import LOGVAR_LIMIT, BinaryLoss, Likelihoods
-from vsae.schema import Schema
+from vsae.schema import ModalityKind, Schema
+
+# Data decoder width of image + label data (VSAEConfig.for_modalities).
+IMAGE_LABEL_DECODER_HIDDEN = 512
 
 Aggregator = Literal["concat", "mean", "max"]
 MaskInput = Literal["reconstructed", "true", "none"]
@@ -78,6 +82,21 @@ class VSAEConfig:
         """The paper's MNIST+MNIST sizes: latent 256 per modality, 128-wide networks, 16-wide mask decoder."""
         sizes = {"latent_dim": 256, "encoder_hidden": 128, "mask_decoder_hidden": 16, "decoder_hidden": 128}
         return cls(**{**sizes, **overrides})
+
+    @classmethod
+    def for_modalities(cls, kinds: Iterable[ModalityKind]) -> VSAEConfig:
+        """The default sizes for data made of modalities of these kinds.
+
+        Tabular sizes without an image, the paper's image sizes with one; beside an image, a
+        categorical modality (a label) gets a 512-wide data decoder: the 128-wide one shared by the
+        784 pixels and the label's logits was the label's bottleneck (docs/model.md, "Image + label").
+        """
+        kinds = set(kinds)
+        if "image" not in kinds:
+            return cls()
+        if "categorical" in kinds:
+            return cls.for_images(decoder_hidden=IMAGE_LABEL_DECODER_HIDDEN)
+        return cls.for_images()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
