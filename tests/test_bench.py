@@ -42,6 +42,15 @@ QUICK_RUNS: dict[str, dict[str, list[Any]]] = {
 }
 
 
+def write_full_cell(cells: Path, dataset: str, setting: str, name: str, **fields: Any) -> None:
+    """A full-budget cell ``cells/dataset/setting/name.json`` holding ``fields`` (metrics and the
+    like) beside the provenance every cell carries."""
+    folder = cells / dataset / setting
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {"budget": "full", "command": "c", "versions": {}, **fields}
+    (folder / f"{name}.json").write_text(json.dumps(record), encoding="utf-8")
+
+
 def _arguments(preset: str) -> list[str]:
     """The command-line options of ``QUICK_RUNS[preset]``."""
     return [text for key, values in QUICK_RUNS[preset].items() for text in (f"--{key}", *map(str, values))]
@@ -227,12 +236,7 @@ def test_report_holds_every_table_ours_beside_the_paper(bench: dict[str, Path]) 
 
 def test_report_shows_failed_and_missing_cells_honestly(tmp_path: Path) -> None:
     cells = tmp_path / "cells"
-    folder = cells / "glass" / "mcar-0.5"
-    folder.mkdir(parents=True)
-    (folder / "vsae-seed0.json").write_text(
-        json.dumps({"budget": "full", "error": "RuntimeError: boom", "command": "c", "versions": {}}),
-        encoding="utf-8",
-    )
+    write_full_cell(cells, "glass", "mcar-0.5", "vsae-seed0", error="RuntimeError: boom")
     out = tmp_path / "results.md"
     write_report(cells, out, tmp_path / "figures")
     text = out.read_text(encoding="utf-8")
@@ -263,11 +267,10 @@ def test_verdicts_separate_wins_ties_losses_and_references() -> None:
 
 def test_report_tallies_vsae_against_each_classical_peer(tmp_path: Path) -> None:
     def write(dataset: str, setting: str, method: str, metric: str, values: tuple[float, ...]) -> None:
-        folder = tmp_path / "cells" / dataset / setting
-        folder.mkdir(parents=True, exist_ok=True)
         for seed, value in enumerate(values):
-            record = {"budget": "full", "command": "c", "versions": {}, "metrics": {metric: value}}
-            (folder / f"{method}-seed{seed}.json").write_text(json.dumps(record), encoding="utf-8")
+            write_full_cell(
+                tmp_path / "cells", dataset, setting, f"{method}-seed{seed}", metrics={metric: value}
+            )
 
     write("yeast", "mcar-0.5", "vsae", "nrmse", (0.90, 0.91, 0.92))
     write("yeast", "mcar-0.5", "mice", "nrmse", (1.10, 1.11, 1.12))  # a win
@@ -295,17 +298,16 @@ def test_report_tallies_vsae_against_each_classical_peer(tmp_path: Path) -> None
 def test_report_shows_the_ece_beside_a_calibrated_predictors(tmp_path: Path) -> None:
     """The categorical calibration table puts each cell's ECE beside the ECE a perfectly calibrated
     predictor with the same confidences would score (``ece_if_calibrated``), mean ± std over seeds."""
-    folder = tmp_path / "cells" / "zoo" / "mcar-0.3"
-    folder.mkdir(parents=True)
     for seed, (ece, reference) in enumerate([(0.06, 0.05), (0.07, 0.07), (0.08, 0.06)]):
-        record = {
-            "budget": "full",
-            "command": "c",
-            "versions": {},
-            "metrics": {"pfc": 0.2},
-            "uncertainty": {"ece": ece, "ece_if_calibrated": reference},
-        }
-        (folder / f"vsae-seed{seed}.json").write_text(json.dumps(record), encoding="utf-8")
+        uncertainty = {"ece": ece, "ece_if_calibrated": reference}
+        write_full_cell(
+            tmp_path / "cells",
+            "zoo",
+            "mcar-0.3",
+            f"vsae-seed{seed}",
+            metrics={"pfc": 0.2},
+            uncertainty=uncertainty,
+        )
     out = tmp_path / "results.md"
     write_report(tmp_path / "cells", out, tmp_path / "figures")
     text = out.read_text(encoding="utf-8")
@@ -315,18 +317,16 @@ def test_report_shows_the_ece_beside_a_calibrated_predictors(tmp_path: Path) -> 
 def test_report_says_how_many_cells_measure_each_coverage(tmp_path: Path) -> None:
     """The coverage table adds up the scored cells over seeds and gives the binomial standard error
     of a 0.95 coverage measured on that many, so a miss of the 0.93 floor can be told from chance."""
-    folder = tmp_path / "cells" / "glass" / "mcar-0.3"
-    folder.mkdir(parents=True)
     for seed, (coverage, cells) in enumerate([(0.92, 100), (0.93, 150), (0.94, 50)]):
-        record = {
-            "budget": "full",
-            "command": "c",
-            "versions": {},
-            "metrics": {"nrmse": 0.7},
-            "missing_ratio": {"scored_cells": cells},
-            "uncertainty": {"coverage_sd": coverage, "coverage_draws": coverage - 0.01},
-        }
-        (folder / f"vsae-seed{seed}.json").write_text(json.dumps(record), encoding="utf-8")
+        write_full_cell(
+            tmp_path / "cells",
+            "glass",
+            "mcar-0.3",
+            f"vsae-seed{seed}",
+            metrics={"nrmse": 0.7},
+            missing_ratio={"scored_cells": cells},
+            uncertainty={"coverage_sd": coverage, "coverage_draws": coverage - 0.01},
+        )
     out = tmp_path / "results.md"
     write_report(tmp_path / "cells", out, tmp_path / "figures")
     row = next(
