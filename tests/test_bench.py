@@ -337,6 +337,32 @@ def test_report_says_how_many_cells_measure_each_coverage(tmp_path: Path) -> Non
     assert row.endswith("| not run | not run | 300 (±0.013) |")  # sqrt(0.95 * 0.05 / 300) = 0.0126
 
 
+def test_readme_statement_puts_image_label_vsae_beside_the_best_learner(tmp_path: Path) -> None:
+    """The README's generated statement gives VSAE's label PFC and image error on image + label data
+    against the best other method that learns from partial data: a reference (here VAEAC, trained on
+    complete data, with the lowest label error) is never the one compared with."""
+    per_method = {
+        "vsae": ((0.05, 0.05, 0.05), (42.0, 42.1, 42.2)),
+        "ae": ((0.03, 0.03, 0.03), (67.0, 67.1, 67.2)),  # best learner on the label: a loss
+        "vae": ((0.06, 0.06, 0.06), (52.0, 52.5, 53.0)),  # best learner on the image: a win
+        "vaeac": ((0.01, 0.01, 0.01), (30.0, 30.0, 30.0)),  # a reference
+    }
+    for method, (pfcs, errors) in per_method.items():
+        for seed, (label_pfc, image_error) in enumerate(zip(pfcs, errors, strict=True)):
+            metrics = {"text_pfc": label_pfc, "image_mse_per_image": image_error}
+            write_full_cell(
+                tmp_path / "cells", "mnist_text", "mcar-0.5", f"{method}-seed{seed}", metrics=metrics
+            )
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n" + "\n".join(report_module.README_MARKERS) + "\nrest\n", encoding="utf-8")
+    write_report(tmp_path / "cells", tmp_path / "results.md", tmp_path / "figures", readme=readme)
+    assert (
+        "On image + label data (Table 10, seeds 0, 1, 2; against the best other method that learns from "
+        "partial data; image error per image), MNIST image + label: label PFC 0.050 against AE's 0.030 "
+        "(loss), image error 42.10 against VAE's 52.50 (win)."
+    ) in readme.read_text(encoding="utf-8")
+
+
 def test_format_stat_counts_seeds() -> None:
     assert format_stat(Stat((), 3, 0), 3) == "not run"
     assert format_stat(Stat((), 3, 2), 3) == "failed"
