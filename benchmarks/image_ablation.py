@@ -59,8 +59,13 @@ CONFIGS: dict[str, dict[str, Any]] = {
 #: use those sizes, the image sizes before this lever): a data decoder four times as wide, so that the
 #: label's 10 logits and the 784 pixels share 512 hidden units rather than 128. With dropout 0.3 it is
 #: the default of image + label data now (:meth:`VSAEConfig.for_modalities`).
-MODEL_SIZES: dict[str, dict[str, Any]] = {"dropout_0.3_decoder_512": {"decoder_hidden": 512}}
+MODEL_SIZES: dict[str, dict[str, Any]] = {
+    "dropout_0.3_decoder_512": {"decoder_hidden": 512},
+    # and encoders twice as wide: a missing label is inferred from the image by the multimodal encoder
+    "dropout_0.3_decoder_512_encoder_256": {"decoder_hidden": 512, "encoder_hidden": 256},
+}
 CONFIGS["dropout_0.3_decoder_512"] = {"modality_dropout": 0.3}
+CONFIGS["dropout_0.3_decoder_512_encoder_256"] = {"modality_dropout": 0.3}
 
 
 def cell_path(config: str, dataset: str, seed: int) -> Path:
