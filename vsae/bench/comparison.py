@@ -7,7 +7,7 @@ so). Lower is better for every metric of the benchmark.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,6 +102,12 @@ def tabular_metric(dataset: str) -> str:
     """The metric a benchmark table is scored by: PFC for the categorical UCI tables, NRMSE for the
     numerical ones (the UCI tables and scikit-learn's)."""
     return "pfc" if dataset in CATEGORICAL_UCI else "nrmse"
+
+
+def best_computed(stats: Mapping[str, Stat]) -> str | None:
+    """The method with the lowest mean among those computed (with values); None when none is."""
+    computed = {method: stat for method, stat in stats.items() if stat.values}
+    return min(computed, key=lambda method: computed[method].mean) if computed else None
 
 
 def _noise(ours: Stat, other: Stat) -> float:

@@ -29,6 +29,7 @@ from vsae.bench.comparison import (
     FAILED,
     NOT_RUN,
     StoredCells,
+    best_computed,
     format_stat,
     method_label,
     outcome,
@@ -62,6 +63,7 @@ from vsae.bench.presets import (
     Preset,
 )
 from vsae.errors import VSAEError
+from vsae.model.vsae import IMAGE_LABEL_DECODER_HIDDEN
 
 FIGURE_2 = "figure2_ratios.png"
 
@@ -218,11 +220,10 @@ class Report:
             for setting in preset.settings:
                 expected += 1
                 ours = self.cells.metric(dataset, setting, "vsae", metric)
-                peers = [self.cells.metric(dataset, setting, m, metric) for m in CLASSICAL]
-                peers = [p for p in peers if p.values]
-                if ours.values and peers:
-                    best = min(peers, key=lambda p: p.mean)
-                    outcomes.append((dataset, setting.label, outcome(ours, best)))
+                peers = {m: self.cells.metric(dataset, setting, m, metric) for m in CLASSICAL}
+                best = best_computed(peers)
+                if ours.values and best is not None:
+                    outcomes.append((dataset, setting.label, outcome(ours, peers[best])))
         return outcomes, expected
 
     def defaults_summary(self) -> str:
@@ -290,9 +291,8 @@ class Report:
             for metric, name, digits in measures:
                 ours = self.cells.metric(dataset, setting, "vsae", metric, "image")
                 stats = {m: self.cells.metric(dataset, setting, m, metric, "image") for m in others}
-                stats = {m: s for m, s in stats.items() if s.values}
-                if ours.values and stats:
-                    best = min(stats, key=lambda m: stats[m].mean)
+                best = best_computed(stats)
+                if ours.values and best is not None:
                     found.append(
                         f"{name} {ours.mean:.{digits}f} against {method_label(best)}'s "
                         f"{stats[best].mean:.{digits}f} ({outcome(ours, stats[best])})"
@@ -315,8 +315,8 @@ class Report:
             metric = tabular_metric(dataset)
             for setting in preset.settings:
                 stats = {m: self.cells.metric(dataset, setting, m, metric) for m in preset.methods}
-                peers = {m: s for m, s in stats.items() if m != "vsae" and s.values}
-                best = min(peers, key=lambda m: peers[m].mean) if peers else None
+                peers = {m: s for m, s in stats.items() if m != "vsae"}
+                best = best_computed(peers)
                 verdict_text = needed_text = "–"
                 if best is not None and stats["vsae"].values:
                     result = outcome(stats["vsae"], peers[best])
@@ -747,12 +747,14 @@ def _budget_text() -> str:
         "those others score one mask, the selection their cells were computed with. "
         "Image cells train "
         f"every neural method with `TrainConfig({image_training})` and VSAE's "
-        "image sizes (`VSAEConfig.for_modalities`: `for_images()`, with a 512-wide data decoder for image + "
-        "label data; baselines widened to at least VSAE's parameter count) on "
+        "image sizes (`VSAEConfig.for_modalities`: `for_images()`, with a "
+        f"{IMAGE_LABEL_DECODER_HIDDEN}-wide data decoder for image + label data; baselines widened to at "
+        "least VSAE's parameter count) on "
         "the full data: the paper trains up to 1000 epochs, which 2 CPU cores cannot afford (about 5 s per "
         "VSAE epoch on the 23257 MNIST+MNIST pairs), so the image numbers are those of a modest budget. "
         "VSAE's image cells were recomputed with the current defaults (modality dropout 0.3 and the "
-        "512-wide data decoder for image + label data, docs/model.md), except the one behind the figures, "
+        f"{IMAGE_LABEL_DECODER_HIDDEN}-wide data decoder for image + label data, docs/model.md), except "
+        "the one behind the figures, "
         "and so were the baselines' image + label cells, at the new parameter count; the baselines' "
         "MNIST+MNIST cells come from earlier runs (their `params` have no `select_after_warmup`: the "
         "warm-up burn-in of VSAE's selection never applied to them). "
