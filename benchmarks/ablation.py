@@ -24,6 +24,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -491,35 +492,41 @@ def write_into(path: Path, text: str, markers: tuple[str, str] = MARKERS) -> Non
     path.write_text(f"{before}{start}\n{text}\n{end}{rest.split(end, 1)[1]}", encoding="utf-8")
 
 
-def add_summary_command(commands: Any) -> None:
-    """The ``summary [--into FILE]`` sub-command of this script and of those that reuse its cells."""
+def run_or_summarise(
+    argv: list[str] | None,
+    description: str,
+    add_run_options: Callable[[argparse.ArgumentParser], None],
+    run_cells: Callable[[argparse.Namespace], None],
+    summary_text: Callable[[], str],
+    markers: tuple[str, str] = MARKERS,
+) -> int:
+    """The command line of this script and of those beside it: ``run`` (options added by
+    ``add_run_options``) computes the missing cells; ``summary [--into FILE]`` prints the summary or
+    writes it between ``markers`` in FILE."""
+    parser = argparse.ArgumentParser(description=description)
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_run_options(commands.add_parser("run"))
     summary_parser = commands.add_parser("summary")
     summary_parser.add_argument("--into", type=Path, help="replace the generated block of this file")
-
-
-def show_summary(text: str, into: Path | None, markers: tuple[str, str] = MARKERS) -> None:
-    """Print a generated summary, or write it between ``markers`` in ``into``."""
-    if into is None:
-        print(text)
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        run_cells(args)
+    elif args.into is None:
+        print(summary_text())
     else:
-        write_into(into, text, markers)
+        write_into(args.into, summary_text(), markers)
+    return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    run_parser = commands.add_parser("run")
+def add_run_options(run_parser: argparse.ArgumentParser) -> None:
     run_parser.add_argument("--configs", nargs="+", default=["default"])
     run_parser.add_argument("--tables", nargs="+", default=list(TABLES))
     run_parser.add_argument("--ratios", nargs="+", type=float, default=[0.3, 0.5])
     run_parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    add_summary_command(commands)
-    args = parser.parse_args(argv)
-    if args.command == "run":
-        run(args)
-    else:
-        show_summary(summary(), args.into)
-    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_or_summarise(argv, __doc__.split("\n\n")[0], add_run_options, run, summary)
 
 
 if __name__ == "__main__":

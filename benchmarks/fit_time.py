@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from ablation import TABLES, add_summary_command, resolved_params, show_summary, write_cell
+from ablation import TABLES, resolved_params, run_or_summarise, write_cell
 
 from vsae import VSAEImputer
 from vsae.bench.tabular_cells import load_table
@@ -122,20 +122,14 @@ def summary() -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    run_parser = commands.add_parser("run")
+def add_run_options(run_parser: argparse.ArgumentParser) -> None:
     run_parser.add_argument("--tables", nargs="+", default=list(TABLES))
     run_parser.add_argument("--ratios", nargs="+", type=float, default=[0.5])
     run_parser.add_argument("--seeds", nargs="+", type=int, default=[0])
-    add_summary_command(commands)
-    args = parser.parse_args(argv)
-    if args.command == "run":
-        run(args)
-    else:
-        show_summary(summary(), args.into, MARKERS)
-    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_or_summarise(argv, __doc__.split("\n\n")[0], add_run_options, run, summary, MARKERS)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ Eq. 8 term on, selection from the first epoch), not against another copy of the 
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import json
 import sys
@@ -28,8 +27,8 @@ def fit_time(data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch): 
     return module
 
 
-def test_a_cell_times_the_default_against_the_previous_default(fit_time) -> None:  # type: ignore[no-untyped-def]
-    fit_time.run(argparse.Namespace(tables=["iris"], ratios=[0.5], seeds=[0]))
+def test_a_cell_times_the_default_against_the_previous_default(fit_time, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert fit_time.main(["run", "--tables", "iris", "--ratios", "0.5", "--seeds", "0"]) == 0
     record = json.loads(fit_time.cell_path("iris", 0.5, 0).read_text())
     assert record["default"]["params"] == {}  # the library default, nothing pinned
     previous = record[fit_time.PREVIOUS]["params"]
@@ -42,3 +41,10 @@ def test_a_cell_times_the_default_against_the_previous_default(fit_time) -> None
     row = next(line for line in fit_time.summary().splitlines() if line.startswith("| iris |"))
     assert row.startswith(f"| iris | 1 | {record['default']['fit_seconds']:.1f} |")
     assert f"| {ratio:.2f}–{ratio:.2f} | 3 | {ratio / 3:.2f}–{ratio / 3:.2f} |" in row
+
+    # ``summary --into`` replaces only the block between the script's markers
+    doc = tmp_path / "model.md"
+    start, end = fit_time.MARKERS
+    doc.write_text(f"before\n{start}\nstale table\n{end}\nafter\n", encoding="utf-8")
+    assert fit_time.main(["summary", "--into", str(doc)]) == 0
+    assert doc.read_text(encoding="utf-8") == f"before\n{start}\n{fit_time.summary()}\n{end}\nafter\n"
