@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -27,25 +26,13 @@ from vsae.data import (
 )
 from vsae.errors import VSAEError
 
-
-def data_root() -> Path:
-    """The shared data folder from VSAE_DATA; fail (never skip) when it is not set."""
-    value = os.environ.get("VSAE_DATA", "").strip()
-    if not value:
-        pytest.fail(
-            "VSAE_DATA is not set: point it at the shared data folder, e.g. VSAE_DATA=../shared/data",
-            pytrace=False,
-        )
-    return Path(value)
-
-
 # ----------------------------------------------------------------------------------------------- UCI
 
 
 @pytest.mark.parametrize("name", UCI_DATASETS)
-def test_uci_table_matches_manifest(name: str) -> None:
-    manifest = load_manifest(data_root())[name]
-    table = load_uci(name, data_root())
+def test_uci_table_matches_manifest(data_root: Path, name: str) -> None:
+    manifest = load_manifest(data_root)[name]
+    table = load_uci(name, data_root)
     frame = table.frame
     expected_columns = [c for c in manifest["columns"] if c != manifest["target"]]
     assert len(frame) == manifest["rows"]
@@ -60,40 +47,40 @@ def test_uci_table_matches_manifest(name: str) -> None:
     assert int(frame.isna().sum().sum()) == manifest.get("missing_cells", 0)
 
 
-def test_uci_uses_env_var_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("VSAE_DATA", str(data_root()))
+def test_uci_uses_env_var_by_default(data_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VSAE_DATA", str(data_root))
     assert load_uci("glass").frame.shape == (214, 9)
 
 
-def test_mushroom_real_missing_cells_are_nan() -> None:
-    frame = load_uci("mushroom", data_root()).frame
+def test_mushroom_real_missing_cells_are_nan(data_root: Path) -> None:
+    frame = load_uci("mushroom", data_root).frame
     assert int(frame["stalk_root"].isna().sum()) == 2480
     assert list(frame["stalk_root"].cat.categories) == ["b", "c", "e", "r"]
     assert frame.drop(columns="stalk_root").notna().all().all()
 
 
-def test_categorical_columns_keep_the_file_values() -> None:
-    zoo = load_uci("zoo", data_root()).frame
+def test_categorical_columns_keep_the_file_values(data_root: Path) -> None:
+    zoo = load_uci("zoo", data_root).frame
     assert list(zoo["hair"].cat.categories) == [0, 1]
     assert list(zoo["legs"].cat.categories) == [0, 2, 4, 5, 6, 8]
     assert zoo["legs"].cat.categories.dtype == np.int64
-    phishing = load_uci("phishing", data_root()).frame
+    phishing = load_uci("phishing", data_root).frame
     assert list(phishing["URL_Length"].cat.categories) == [-1, 0, 1]
-    mushroom = load_uci("mushroom", data_root()).frame
+    mushroom = load_uci("mushroom", data_root).frame
     assert mushroom["cap_shape"].iloc[0] == "x"  # the file's letters, not codes
 
 
-def test_drop_target_false_keeps_target_with_its_type() -> None:
-    wine = load_uci("white_wine", data_root(), drop_target=False)
+def test_drop_target_false_keeps_target_with_its_type(data_root: Path) -> None:
+    wine = load_uci("white_wine", data_root, drop_target=False)
     assert "quality" in wine.frame.columns and "quality" in wine.numerical
     assert wine.frame["quality"].dtype == np.float64
-    zoo = load_uci("zoo", data_root(), drop_target=False)
+    zoo = load_uci("zoo", data_root, drop_target=False)
     assert "type" in zoo.categorical and "mammal" in list(zoo.frame["type"].cat.categories)
 
 
-def test_unknown_uci_name_lists_valid_names() -> None:
+def test_unknown_uci_name_lists_valid_names(data_root: Path) -> None:
     with pytest.raises(VSAEError, match=r"yeast.*white_wine.*phishing"):
-        load_uci("iris", data_root())
+        load_uci("iris", data_root)
 
 
 def test_question_marks_and_empty_cells_are_missing(tmp_path: Path) -> None:
@@ -116,11 +103,11 @@ def test_question_marks_and_empty_cells_are_missing(tmp_path: Path) -> None:
     assert list(frame["c"].cat.categories) == ["NA", "n"]  # only "" and "?" mean missing
 
 
-def test_wrong_row_count_is_reported(tmp_path: Path) -> None:
-    manifest = {"glass": dict(load_manifest(data_root())["glass"], rows=999)}
+def test_wrong_row_count_is_reported(data_root: Path, tmp_path: Path) -> None:
+    manifest = {"glass": dict(load_manifest(data_root)["glass"], rows=999)}
     (tmp_path / "uci").mkdir()
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
-    shutil.copy(data_root() / "uci" / "glass.csv", tmp_path / "uci" / "glass.csv")
+    shutil.copy(data_root / "uci" / "glass.csv", tmp_path / "uci" / "glass.csv")
     with pytest.raises(VSAEError, match=r"214 rows.*999"):
         load_uci("glass", tmp_path)
 
@@ -150,10 +137,10 @@ def test_data_dir_requires_an_existing_folder(monkeypatch: pytest.MonkeyPatch, t
     assert data_dir() == tmp_path
 
 
-def test_missing_files_are_named_with_their_source(tmp_path: Path) -> None:
+def test_missing_files_are_named_with_their_source(data_root: Path, tmp_path: Path) -> None:
     with pytest.raises(VSAEError, match=r"missing data file .*manifest\.json"):
         load_uci("yeast", tmp_path)
-    shutil.copy(data_root() / "manifest.json", tmp_path / "manifest.json")
+    shutil.copy(data_root / "manifest.json", tmp_path / "manifest.json")
     with pytest.raises(VSAEError, match=r"yeast\.csv.*archive\.ics\.uci\.edu"):
         load_uci("yeast", tmp_path)
     with pytest.raises(VSAEError, match=r"mnist\.npz"):
@@ -169,14 +156,14 @@ def test_missing_files_are_named_with_their_source(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def mnist_pairs():
-    return load_mnist_pairs(data_root(), seed=0)
+def mnist_pairs(data_root: Path):
+    return load_mnist_pairs(data_root, seed=0)
 
 
-def test_image_dataset_layout() -> None:
+def test_image_dataset_layout(data_root: Path) -> None:
     with pytest.raises(VSAEError, match="mnist"):
-        load_image_dataset("cifar10", data_root())
-    mnist = load_image_dataset("mnist", data_root())
+        load_image_dataset("cifar10", data_root)
+    mnist = load_image_dataset("mnist", data_root)
     assert mnist.x_train.shape == (60000, 784) and mnist.x_test.shape == (10000, 784)
     assert mnist.x_train.dtype == np.float32 and mnist.y_train.dtype == np.int64
     assert mnist.x_train.min() == 0.0 and mnist.x_train.max() == 1.0
@@ -196,8 +183,8 @@ def test_mnist_pairs_reproduce_the_paper_sizes(mnist_pairs) -> None:
         assert np.array_equal(partner, 9 - digit)
 
 
-def test_mnist_pairs_use_each_image_once(mnist_pairs) -> None:
-    mnist = load_image_dataset("mnist", data_root())
+def test_mnist_pairs_use_each_image_once(data_root: Path, mnist_pairs) -> None:
+    mnist = load_image_dataset("mnist", data_root)
     digit = np.concatenate([mnist_pairs.train.labels["digit"], mnist_pairs.val.labels["digit"]])
     counts = np.bincount(mnist.y_train, minlength=10)
     for low in range(5):
@@ -209,15 +196,15 @@ def test_mnist_pairs_use_each_image_once(mnist_pairs) -> None:
     assert matches.size >= 1 and mnist.y_test[matches[0]] == mnist_pairs.test.labels["partner"][0]
 
 
-def test_mnist_pairs_are_seeded(mnist_pairs) -> None:
-    again = load_mnist_pairs(data_root(), seed=0)
+def test_mnist_pairs_are_seeded(data_root: Path, mnist_pairs) -> None:
+    again = load_mnist_pairs(data_root, seed=0)
     assert np.array_equal(again.val.modalities["digit"], mnist_pairs.val.modalities["digit"])
     assert np.array_equal(again.test.labels["partner"], mnist_pairs.test.labels["partner"])
 
 
 @pytest.mark.parametrize("name", ["mnist", "fashion_mnist"])
-def test_image_text(name: str) -> None:
-    splits = load_image_text(name, data_root(), seed=0)
+def test_image_text(data_root: Path, name: str) -> None:
+    splits = load_image_text(name, data_root, seed=0)
     assert (len(splits.train), len(splits.val), len(splits.test)) == (48000, 12000, 10000)
     for split in (splits.train, splits.val, splits.test):
         text = split.modalities["text"]
@@ -268,11 +255,11 @@ def test_svhn_bad_file_is_a_vsae_error(tmp_path: Path) -> None:
         load_svhn(tmp_path)
 
 
-def test_mnist_svhn_pairs_match_digits_one_to_one(tmp_path: Path) -> None:
+def test_mnist_svhn_pairs_match_digits_one_to_one(data_root: Path, tmp_path: Path) -> None:
     _write_svhn(tmp_path, n_train=400, n_test=150, seed=1)
     svhn = load_svhn(tmp_path)
-    mnist = load_image_dataset("mnist", data_root())
-    splits = load_mnist_svhn_pairs(data_root(), seed=0, svhn_dir=tmp_path)
+    mnist = load_image_dataset("mnist", data_root)
+    splits = load_mnist_svhn_pairs(data_root, seed=0, svhn_dir=tmp_path)
     expected_train = sum(min(np.sum(mnist.y_train == d), np.sum(svhn.y_train == d)) for d in range(10))
     expected_test = sum(min(np.sum(mnist.y_test == d), np.sum(svhn.y_test == d)) for d in range(10))
     assert len(splits.train) + len(splits.val) == expected_train

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -22,18 +21,6 @@ from vsae.data import (
     nmar_mask,
 )
 from vsae.errors import VSAEError
-
-
-def data_root() -> Path:
-    """The shared data folder from VSAE_DATA; fail (never skip) when it is not set."""
-    value = os.environ.get("VSAE_DATA", "").strip()
-    if not value:
-        pytest.fail(
-            "VSAE_DATA is not set: point it at the shared data folder, e.g. VSAE_DATA=../shared/data",
-            pytrace=False,
-        )
-    return Path(value)
-
 
 # --------------------------------------------------------------------------------------------- MCAR
 
@@ -114,8 +101,8 @@ def test_mar_requires_scaled_data() -> None:
         mar_mask(np.zeros(4), 0)
 
 
-def test_mar_on_yeast_realised_ratio() -> None:
-    frame = load_uci("yeast", data_root()).frame
+def test_mar_on_yeast_realised_ratio(data_root: Path) -> None:
+    frame = load_uci("yeast", data_root).frame
     observed = mar_mask(minmax_scale_observed(frame), 0)
     ratio = missing_ratio(observed)
     print(f"yeast MAR realised missing ratio: {ratio:.3f}")
@@ -138,16 +125,16 @@ def test_nmar_is_self_masking() -> None:
 
 
 @pytest.mark.parametrize("name", ["yeast", "white_wine", "glass", "phishing"])
-def test_nmar_realised_ratio_in_sensible_range(name: str) -> None:
-    frame = load_uci(name, data_root()).frame
+def test_nmar_realised_ratio_in_sensible_range(data_root: Path, name: str) -> None:
+    frame = load_uci(name, data_root).frame
     observed = nmar_mask(minmax_scale_observed(frame), 0)
     ratio = missing_ratio(observed)
     print(f"{name} NMAR realised missing ratio: {ratio:.3f}")
     assert 0.5 - 0.02 < ratio < 1 / (1 + np.exp(-1.0)) + 0.02
 
 
-def test_nmar_marks_raw_missing_cells() -> None:
-    frame = load_uci("mushroom", data_root()).frame
+def test_nmar_marks_raw_missing_cells(data_root: Path) -> None:
+    frame = load_uci("mushroom", data_root).frame
     observed = nmar_mask(minmax_scale_observed(frame), 0)
     assert not observed[frame["stalk_root"].isna().to_numpy(), frame.columns.get_loc("stalk_root")].any()
 
@@ -173,8 +160,8 @@ def test_minmax_scale_observed_numerical_and_categorical() -> None:
     np.testing.assert_array_equal(array, [[0.0, 0.0], [1.0, 1.0], [0.5, np.nan]])
 
 
-def test_minmax_scale_on_a_real_categorical_table() -> None:
-    scaled = minmax_scale_observed(load_uci("phishing", data_root()).frame)
+def test_minmax_scale_on_a_real_categorical_table(data_root: Path) -> None:
+    scaled = minmax_scale_observed(load_uci("phishing", data_root).frame)
     assert set(np.unique(scaled).tolist()) <= {0.0, 0.5, 1.0}
     assert np.nanmin(scaled) == 0.0 and np.nanmax(scaled) == 1.0
 
@@ -229,8 +216,8 @@ def test_apply_mask_sets_nan_and_keeps_dtypes() -> None:
     assert frame.notna().all().all()  # the input is left untouched
 
 
-def test_apply_mask_on_a_real_table_keeps_raw_missing_cells() -> None:
-    frame = load_uci("mushroom", data_root()).frame
+def test_apply_mask_on_a_real_table_keeps_raw_missing_cells(data_root: Path) -> None:
+    frame = load_uci("mushroom", data_root).frame
     observed = mcar_mask(frame.shape, 0.5, 0)
     masked = apply_mask(frame, observed)
     assert (masked.dtypes == "category").all()

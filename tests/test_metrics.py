@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -13,17 +12,6 @@ import pytest
 from vsae.data import load_uci, mcar_mask, train_test_split_indices
 from vsae.errors import VSAEError
 from vsae.metrics import combined, modality_mse, nrmse, nrmse_pooled, pfc
-
-
-def data_root() -> Path:
-    """The shared data folder from VSAE_DATA; fail (never skip) when it is not set."""
-    value = os.environ.get("VSAE_DATA", "").strip()
-    if not value:
-        pytest.fail(
-            "VSAE_DATA is not set: point it at the shared data folder, e.g. VSAE_DATA=../shared/data",
-            pytrace=False,
-        )
-    return Path(value)
 
 
 @pytest.fixture
@@ -150,8 +138,8 @@ def test_modality_mse_and_combined() -> None:
         combined({})
 
 
-def test_mean_imputation_scores_nrmse_one_on_white_wine() -> None:
-    table = load_uci("white_wine", data_root())
+def test_mean_imputation_scores_nrmse_one_on_white_wine(data_root: Path) -> None:
+    table = load_uci("white_wine", data_root)
     _, test_rows = train_test_split_indices(len(table.frame), seed=0)
     truth = table.frame.iloc[test_rows].reset_index(drop=True)
     scored = ~mcar_mask(truth.shape, 0.5, seed_or_rng=0)
