@@ -174,6 +174,8 @@ CONFIGS["current_lr_3e-4"] = {**CONFIGS["current"], "learning_rate": 3e-4}
 CONFIGS["current_wide_dropout_0.5"] = {**CONFIGS["current_wide"], "modality_dropout": 0.5}
 # smaller batches (twice the optimiser steps per epoch), on the table VSAE loses (phishing MCAR 0.3)
 CONFIGS["current_batch_64"] = {**CONFIGS["current"], "batch_size": 64}
+# three networks averaged on tables with a categorical column too (the default gives them one)
+CONFIGS["current_ensemble_3"] = {**CONFIGS["current"], "ensemble_size": 3}
 
 
 def cell_path(config: str, table: str, ratio: float, seed: int) -> Path:

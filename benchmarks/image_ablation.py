@@ -61,8 +61,9 @@ CONFIGS: dict[str, dict[str, Any]] = {
 }
 #: name -> VSAEConfig sizes on top of :meth:`VSAEConfig.for_images` (configurations not named here
 #: use those sizes, the image sizes before this lever): a data decoder four times as wide, so that the
-#: label's 10 logits and the 784 pixels share 512 hidden units rather than 128. With dropout 0.3 it is
-#: the default of image + label data now (:meth:`VSAEConfig.for_modalities`).
+#: label's 10 logits and the 784 pixels share 512 hidden units rather than 128, then encoders twice as
+#: wide too. The second, with dropout 0.3, is the default of image + label data now
+#: (:meth:`VSAEConfig.for_modalities`).
 MODEL_SIZES: dict[str, dict[str, Any]] = {
     "dropout_0.3_decoder_512": {"decoder_hidden": 512},
     # and encoders twice as wide: a missing label is inferred from the image by the multimodal encoder

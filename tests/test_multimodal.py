@@ -54,15 +54,20 @@ def fitted(data: dict[str, np.ndarray], observed: np.ndarray) -> MultimodalVSAE:
     return MultimodalVSAE(KINDS, SMALL, train_config()).fit(data, observed)
 
 
-@pytest.mark.parametrize(("modalities", "decoder_hidden"), [(("img", "label"), 512), (("img", "vec"), 128)])
+@pytest.mark.parametrize(
+    ("modalities", "decoder_hidden", "encoder_hidden"),
+    [(("img", "label"), 512, 256), (("img", "vec"), 128, 128)],
+)
 def test_unset_sizes_are_the_defaults_of_the_modality_kinds(
-    data: dict[str, np.ndarray], modalities: tuple[str, str], decoder_hidden: int
+    data: dict[str, np.ndarray], modalities: tuple[str, str], decoder_hidden: int, encoder_hidden: int
 ) -> None:
     """Without ``model_config`` the network gets :meth:`VSAEConfig.for_modalities`' sizes."""
     kinds = {name: KINDS[name] for name in modalities}
     model = MultimodalVSAE(kinds, train_config=train_config(epochs=1))
     model.fit({name: data[name] for name in modalities}, np.ones((N, 2), dtype=bool))
-    assert model.model_.config == VSAEConfig.for_images(decoder_hidden=decoder_hidden)
+    assert model.model_.config == VSAEConfig.for_images(
+        decoder_hidden=decoder_hidden, encoder_hidden=encoder_hidden
+    )
 
 
 def with_garbage(data: dict[str, np.ndarray], observed: np.ndarray) -> dict[str, np.ndarray]:

@@ -80,11 +80,13 @@ def test_image_sizes_are_the_papers() -> None:
 
 def test_default_sizes_follow_the_modality_kinds() -> None:
     """Tabular sizes without an image, the paper's image sizes with one, and a 512-wide data
-    decoder when a label sits beside the image (docs/model.md, "Image + label")."""
+    decoder with 256-wide encoders when a label sits beside the image (docs/model.md, "Image + label")."""
     assert VSAEConfig.for_modalities(["numerical", "categorical", "binary"]) == VSAEConfig()
     assert VSAEConfig.for_modalities(["image", "image"]) == VSAEConfig.for_images()
     assert VSAEConfig.for_modalities(["image", "numerical"]) == VSAEConfig.for_images()
-    assert VSAEConfig.for_modalities(["categorical", "image"]) == VSAEConfig.for_images(decoder_hidden=512)
+    assert VSAEConfig.for_modalities(["categorical", "image"]) == VSAEConfig.for_images(
+        decoder_hidden=512, encoder_hidden=256
+    )
 
 
 # ------------------------------------------------------------------------------------ architecture

@@ -41,8 +41,8 @@ class MultimodalVSAE(NetworkEstimator):
         default arrays with more than two dimensions are images and the others numerical.
     model_config : VSAEConfig, optional
         Network sizes; defaults to :meth:`VSAEConfig.for_modalities`: the paper's image sizes when a
-        modality is an image (with a 512-wide data decoder when a categorical modality is beside it),
-        else the tabular sizes.
+        modality is an image (with a 512-wide data decoder and 256-wide encoders when a categorical
+        modality is beside it), else the tabular sizes.
     train_config : TrainConfig, optional
         Optimisation settings.
     random_state : None, int, numpy RandomState or Generator, optional

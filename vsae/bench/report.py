@@ -63,7 +63,7 @@ from vsae.bench.presets import (
     Preset,
 )
 from vsae.errors import VSAEError
-from vsae.model.vsae import IMAGE_LABEL_DECODER_HIDDEN
+from vsae.model.vsae import IMAGE_LABEL_DECODER_HIDDEN, IMAGE_LABEL_ENCODER_HIDDEN
 
 FIGURE_2 = "figure2_ratios.png"
 
@@ -748,12 +748,14 @@ def _budget_text() -> str:
         "Image cells train "
         f"every neural method with `TrainConfig({image_training})` and VSAE's "
         "image sizes (`VSAEConfig.for_modalities`: `for_images()`, with a "
-        f"{IMAGE_LABEL_DECODER_HIDDEN}-wide data decoder for image + label data; baselines widened to at "
+        f"{IMAGE_LABEL_DECODER_HIDDEN}-wide data decoder and {IMAGE_LABEL_ENCODER_HIDDEN}-wide encoders for "
+        "image + label data; baselines widened to at "
         "least VSAE's parameter count) on "
         "the full data: the paper trains up to 1000 epochs, which 2 CPU cores cannot afford (about 5 s per "
         "VSAE epoch on the 23257 MNIST+MNIST pairs), so the image numbers are those of a modest budget. "
         "VSAE's image cells were recomputed with the current defaults (modality dropout 0.3 and the "
-        f"{IMAGE_LABEL_DECODER_HIDDEN}-wide data decoder for image + label data, docs/model.md), except "
+        f"{IMAGE_LABEL_DECODER_HIDDEN}-wide data decoder and {IMAGE_LABEL_ENCODER_HIDDEN}-wide encoders for "
+        "image + label data, docs/model.md), except "
         "the one behind the figures, "
         "and so were the baselines' image + label cells, at the new parameter count; the baselines' "
         "MNIST+MNIST cells come from earlier runs (their `params` have no `select_after_warmup`: the "

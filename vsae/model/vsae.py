@@ -19,8 +19,9 @@ from vsae.model.layers import mlp
 from vsae.model.likelihoods import LOGVAR_LIMIT, BinaryLoss, Likelihoods
 from vsae.schema import ModalityKind, Schema
 
-# Data decoder width of image + label data (VSAEConfig.for_modalities).
+# Data decoder and encoder widths of image + label data (VSAEConfig.for_modalities).
 IMAGE_LABEL_DECODER_HIDDEN = 512
+IMAGE_LABEL_ENCODER_HIDDEN = 256
 
 Aggregator = Literal["concat", "mean", "max"]
 MaskInput = Literal["reconstructed", "true", "none"]
@@ -88,14 +89,18 @@ class VSAEConfig:
         """The default sizes for data made of modalities of these kinds.
 
         Tabular sizes without an image, the paper's image sizes with one; beside an image, a
-        categorical modality (a label) gets a 512-wide data decoder: the 128-wide one shared by the
-        784 pixels and the label's logits was the label's bottleneck (docs/model.md, "Image + label").
+        categorical modality (a label) gets a 512-wide data decoder and 256-wide encoders: the
+        128-wide decoder shared by the 784 pixels and the label's logits was the label's bottleneck,
+        and a missing label is inferred from the image through the encoders (docs/model.md,
+        "Image + label").
         """
         kinds = set(kinds)
         if "image" not in kinds:
             return cls()
         if "categorical" in kinds:
-            return cls.for_images(decoder_hidden=IMAGE_LABEL_DECODER_HIDDEN)
+            return cls.for_images(
+                decoder_hidden=IMAGE_LABEL_DECODER_HIDDEN, encoder_hidden=IMAGE_LABEL_ENCODER_HIDDEN
+            )
         return cls.for_images()
 
     def to_dict(self) -> dict[str, Any]:
