@@ -122,8 +122,8 @@ def test_fit_transform_generate(csv_path: Path, tmp_path: Path, capsys) -> None:
 
 
 def test_ensemble_size_option(csv_path: Path, tmp_path: Path, capsys) -> None:
-    """The table has categorical columns, so the default is one network (vsae.train.
-    default_ensemble_size); the option sets the number, and the saved model keeps it."""
+    """The table has 300 rows and categorical columns, so the default is three networks
+    (vsae.train.default_ensemble_size); the option sets the number, and the saved model keeps it."""
     for size in ("2", None):
         model = tmp_path / f"model-{size}"
         argv = ["fit", csv_path, "--model", model, "--epochs", "2"] + (
@@ -132,7 +132,7 @@ def test_ensemble_size_option(csv_path: Path, tmp_path: Path, capsys) -> None:
         status, _, err = run(argv, capsys)
         assert status == 0, err
         members = len(members_of(VSAEImputer.load(model).model_))
-        assert members == (2 if size else 1)
+        assert members == (2 if size else 3)
 
 
 def test_unseen_category_at_transform_warns(csv_path: Path, tmp_path: Path, capsys) -> None:

@@ -102,8 +102,9 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
         modelled as numbers and written back as dates (see :mod:`vsae.columns`).
     ensemble_size : int or "auto"
         Networks trained on their own seeds and averaged (:class:`vsae.model.ensemble.VSAEEnsemble`);
-        ``"auto"``: on numerical tables 3 up to 1,666 rows, 2 up to 2,500 rows, 1 above; 1 when a
-        column is categorical (:func:`vsae.train.default_ensemble_size`).
+        ``"auto"``: on numerical tables 3 up to 1,666 rows, 2 up to 2,500 rows, 1 above; on tables
+        with a categorical column 3 up to 10,000 rows, 2 up to 15,000, 1 above
+        (:func:`vsae.train.default_ensemble_size`).
     importance_samples : int or "auto"
         Latent draws over which ``transform`` importance-weights each network's imputation
         (:func:`vsae.inference.impute`); 0 decodes the posterior mean. ``"auto"``: 50 on numerical
