@@ -266,6 +266,34 @@ def test_pseudo_targets_are_draws_from_the_model() -> None:
     torch.testing.assert_close(numbers, torch.full_like(numbers, 0.7))
 
 
+def test_expected_pseudo_targets_are_the_class_probabilities() -> None:
+    """Protects ``pseudo_targets="expected"``: unobserved categorical cells are scored against the
+    decoder's class probabilities, so their term is the expected cross-entropy; unobserved numerical
+    cells against the decoder's mean, as with drawn targets; observed cells against the data."""
+    model, _, _ = setup(seed=5)
+    probabilities = torch.tensor([0.5, 0.3, 0.2])
+    pinned_decoder(model, {"cat3": probabilities.log().tolist(), "cat2": [0.0, 0.0], "bit": [0.0]})
+    s = model.schema
+    x = encoded(s, 50, torch.Generator().manual_seed(5))
+    observed = torch.ones(50, len(s), dtype=torch.bool)
+    observed[:, s.names.index("cat3")] = False
+    observed[:, s.names.index("num")] = False
+    with spy_nll(model) as calls:
+        terms = SelectiveELBO(pseudo_targets="expected")(model, x, observed, past_warmup=True)
+    target = calls[-1][1]
+    block = target[:, s.columns_of(s.names.index("cat3"))]
+    torch.testing.assert_close(block, probabilities.expand_as(block))
+    numbers = target[:, s.columns_of(s.names.index("num"))]
+    torch.testing.assert_close(numbers, torch.full_like(numbers, 0.7))
+    seen = observed[:, s.column_modality()]
+    assert torch.equal(target[seen], x[seen])
+    entropy = -(probabilities * probabilities.log()).sum()
+    # The pinned decoder's numerical mean is its pseudo-target: each such column adds 0.5 · log 0.5.
+    torch.testing.assert_close(terms.unobserved_nll, entropy + numbers.shape[1] * 0.5 * math.log(0.5))
+    with pytest.raises(ValueError, match="pseudo_targets"):
+        SelectiveELBO(pseudo_targets="argmax")  # type: ignore[arg-type]
+
+
 # ----------------------------------------------------------------------------- modality dropout
 
 

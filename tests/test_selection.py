@@ -21,6 +21,7 @@ from tiny_network import TINY_NETWORK
 from vsae.data import apply_mask, mcar_mask
 from vsae.errors import VSAEError
 from vsae.imputer import VSAEImputer
+from vsae.model.objective import SelectiveELBO
 from vsae.model.vsae import VSAE
 from vsae.train import TrainConfig
 
@@ -218,6 +219,28 @@ def test_the_default_kl_weight_is_that_of_the_data_type(table: pd.DataFrame) -> 
 def test_an_invalid_kl_weight_is_refused(weight: object) -> None:
     with pytest.raises(VSAEError, match="kl_weight"):
         TrainConfig(kl_weight=weight)  # type: ignore[arg-type]
+
+
+def test_the_pseudo_target_setting_reaches_the_objective(
+    table: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pseudo_targets`` is handed to the objective the trainer builds (what it does there is
+    tests/test_objective.py's); an unknown setting is refused before any training."""
+    import vsae.train
+
+    built: list[str] = []
+
+    class RecordingELBO(SelectiveELBO):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            built.append(self.pseudo_targets)
+
+    monkeypatch.setattr(vsae.train, "SelectiveELBO", RecordingELBO)
+    for choice in ("expected", "sampled"):
+        VSAEImputer(**settings(epochs=1, warmup_epochs=0, pseudo_targets=choice)).fit(table)
+    assert built == ["expected", "sampled"]
+    with pytest.raises(VSAEError, match="pseudo_targets"):
+        TrainConfig(pseudo_targets="mode")  # type: ignore[arg-type]
 
 
 def test_modality_dropout_reaches_the_encoders_during_training(

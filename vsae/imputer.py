@@ -83,8 +83,8 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
     binary_loss : {"mse", "bce"}
         Loss of binary columns (used by the multimodal API; tables have none).
     epochs, batch_size, learning_rate, warmup_epochs, unobserved_term, kl_weight, modality_dropout,
-    validation_fraction, validation_hidden_fraction, validation_masks, deal_validation_cells, patience,
-    select_after_warmup, refit, clip_grad_norm, device, verbose
+    pseudo_targets, validation_fraction, validation_hidden_fraction, validation_masks,
+    deal_validation_cells, patience, select_after_warmup, refit, clip_grad_norm, device, verbose
         Training settings, see :class:`vsae.train.TrainConfig`.
     random_state : None, int, numpy RandomState or Generator
         Seeds initialisation, splits, shuffling and sampling, as in scikit-learn: an int is the seed;
@@ -146,6 +146,7 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
         unobserved_term: bool | str = "auto",
         kl_weight: float | str = "auto",
         modality_dropout: float | str = "auto",
+        pseudo_targets: str = "sampled",
         validation_fraction: float = 0.2,
         validation_hidden_fraction: float = 0.2,
         validation_masks: int | str = "auto",
@@ -184,6 +185,7 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
         self.unobserved_term = unobserved_term
         self.kl_weight = kl_weight
         self.modality_dropout = modality_dropout
+        self.pseudo_targets = pseudo_targets
         self.validation_fraction = validation_fraction
         self.validation_hidden_fraction = validation_hidden_fraction
         self.validation_masks = validation_masks

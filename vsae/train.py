@@ -47,7 +47,7 @@ from vsae.checkpoint import Checkpoint, make_ensemble_folder, run_fingerprint
 from vsae.errors import TrainingDivergedError, VSAEError
 from vsae.model.ensemble import VSAEEnsemble
 from vsae.model.likelihoods import Likelihoods
-from vsae.model.objective import LossTerms, SelectiveELBO
+from vsae.model.objective import PSEUDO_TARGETS, LossTerms, PseudoTargets, SelectiveELBO
 from vsae.model.vsae import VSAE, VSAEConfig
 from vsae.schema import Schema
 
@@ -92,6 +92,10 @@ class TrainConfig:
         Objective setting: share of observed modalities hidden from the encoders in each batch
         (an extension, 0 = the paper's objective; see :class:`vsae.model.objective.SelectiveELBO`).
         ``"auto"`` picks the default of the data type (:func:`default_modality_dropout`).
+    pseudo_targets : {"sampled", "expected"}
+        Objective setting, used with the unobserved term: the pseudo-targets of unobserved
+        categorical cells are one drawn class (the paper) or the predicted class probabilities
+        (:class:`vsae.model.objective.SelectiveELBO`).
     validation_fraction : float
         Share of rows held out for model selection (0 disables selection and early stopping).
     validation_hidden_fraction : float
@@ -149,6 +153,7 @@ class TrainConfig:
     unobserved_term: bool | str = "auto"
     kl_weight: float | str = "auto"
     modality_dropout: float | str = "auto"
+    pseudo_targets: PseudoTargets = "sampled"
     validation_fraction: float = 0.2
     validation_hidden_fraction: float = 0.2
     validation_masks: int | str = "auto"
@@ -182,6 +187,8 @@ class TrainConfig:
             isinstance(self.modality_dropout, (int, float)) and 0 <= self.modality_dropout < 1
         ):
             raise VSAEError(f"modality_dropout must be 'auto' or in [0, 1), got {self.modality_dropout!r}")
+        if self.pseudo_targets not in PSEUDO_TARGETS:
+            raise VSAEError(f"pseudo_targets must be one of {PSEUDO_TARGETS}, got {self.pseudo_targets!r}")
         masks = self.validation_masks
         if masks != "auto" and (not isinstance(masks, int) or isinstance(masks, bool) or masks < 1):
             raise VSAEError(f"validation_masks must be 'auto' or an integer ≥ 1, got {masks!r}")
@@ -464,7 +471,7 @@ def train_vsae(
     unobserved = default_unobserved_term(schema) if unobserved == "auto" else bool(unobserved)
     kl_weight = config.kl_weight
     kl_weight = default_kl_weight(schema) if kl_weight == "auto" else float(kl_weight)
-    objective = SelectiveELBO(kl_weight, unobserved, dropout)
+    objective = SelectiveELBO(kl_weight, unobserved, dropout, config.pseudo_targets)
     # Large tables: a bounded number of row visits (vsae/budget.py); the warm-up then spans the whole
     # budget, so the last epoch is kept and the unobserved term never switches on.
     rows = round(x.shape[0] * (1 - config.validation_fraction))

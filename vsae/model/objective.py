@@ -15,6 +15,7 @@ are replaced before any loss is computed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -45,6 +46,13 @@ class LossTerms:
         }
 
 
+#: How the pseudo-targets of unobserved categorical (and binary) cells are formed: one class drawn
+#: from the model's predictive distribution (the paper), or that distribution itself. Numerical and
+#: image cells take the predicted mean either way.
+PseudoTargets = Literal["sampled", "expected"]
+PSEUDO_TARGETS: tuple[PseudoTargets, ...] = ("sampled", "expected")
+
+
 class SelectiveELBO:
     """Negative Eq. 8 ELBO of a batch.
 
@@ -58,16 +66,28 @@ class SelectiveELBO:
         Not in the paper (off by default): the share of *observed* modalities hidden from the
         encoders in each batch. Their true values stay targets, so the multimodal encoder and the
         decoder learn to predict a modality from the others with real, not pseudo, targets.
+    pseudo_targets : {"sampled", "expected"}
+        ``"sampled"`` (the paper): one class per unobserved categorical cell, drawn from the first
+        pass's predictive distribution. ``"expected"``: the class probabilities themselves, so that
+        the cross-entropy is the expectation of the cell's negative log-likelihood over that
+        distribution (given the first pass's latent draw), without the noise of one draw.
     """
 
     def __init__(
-        self, kl_weight: float = 1.0, unobserved_term: bool = True, modality_dropout: float = 0.0
+        self,
+        kl_weight: float = 1.0,
+        unobserved_term: bool = True,
+        modality_dropout: float = 0.0,
+        pseudo_targets: PseudoTargets = "sampled",
     ) -> None:
         if not 0.0 <= modality_dropout < 1.0:
             raise VSAEError(f"modality_dropout must be in [0, 1), got {modality_dropout}")
+        if pseudo_targets not in PSEUDO_TARGETS:
+            raise VSAEError(f"pseudo_targets must be one of {PSEUDO_TARGETS}, got {pseudo_targets!r}")
         self.kl_weight = kl_weight
         self.unobserved_term = unobserved_term
         self.modality_dropout = modality_dropout
+        self.pseudo_targets = pseudo_targets
 
     #: The warm-up is a burn-in for model selection (``TrainConfig.select_after_warmup``): no epoch
     #: of it is kept. With the unobserved term on, those epochs are trained without it; with it off,
@@ -87,7 +107,9 @@ class SelectiveELBO:
         if unobserved_term:
             with torch.no_grad():
                 first = model.encode(x, seen)
-                pseudo = model.likelihoods.sample(model.decode(first.rsample(), seen).data)
+                raw = model.decode(first.rsample(), seen).data
+                expected = self.pseudo_targets == "expected"
+                pseudo = model.likelihoods.mean(raw) if expected else model.likelihoods.sample(raw)
             target = torch.where(column_observed, x, pseudo)
 
         posterior = model.encode(x, seen)
