@@ -147,7 +147,7 @@ def test_an_overconfident_network_gets_a_temperature_that_lowers_the_held_out_nl
 
     zoo = load_uci("zoo", data_root).frame
     masked = apply_mask(zoo, mcar_mask(zoo.shape, 0.3, 0))
-    imputer = VSAEImputer(epochs=30, random_state=0, device="cpu").fit(masked)
+    imputer = VSAEImputer(epochs=30, random_state=0, device="cpu", ensemble_size=1).fit(masked)
     model = imputer.model_
     output = [m for m in model.data_decoder.modules() if isinstance(m, torch.nn.Linear)][-1]
     with torch.no_grad():

@@ -256,16 +256,17 @@ def test_tampered_config(case: str, copy: Path) -> None:
 
 # -- config.json and weights that disagree ------------------------------------------------------------------
 SCHEMA_VS_WEIGHTS = {
-    # Consistent JSON describing another network than the weights hold.
+    # Consistent JSON describing another network than the weights hold (the fitted model is an
+    # ensemble of three, the table having a categorical column: its tensors are "members.<j>.…").
     "a_category_more": (
         numerical(4, categories=["high", "low", "mid"], width=3),
-        "size mismatch for unimodal",
+        "size mismatch for members.0.unimodal",
     ),
     "numerical_made_categorical": (
         numerical(0, kind="categorical", categories=[1.0]),
-        "size mismatch for likelihoods.numerical_logvar",
+        "size mismatch for members.0.likelihoods.numerical_logvar",
     ),
-    "latent_dim": (set_key("params", "latent_dim", 3), "size mismatch for unimodal"),
+    "latent_dim": (set_key("params", "latent_dim", 3), "size mismatch for members.0.unimodal"),
     "no_batch_norm": (set_key("params", "batch_norm", False), "Missing key"),
 }
 

@@ -406,7 +406,7 @@ def default_ensemble_size(schema: Schema, rows: int) -> int:
     six small numerical tables of the ablation 3 networks lowered the validation error in 28 of 36
     cells. Tables with a categorical column, mixed ones included: 3 up to 10,000 rows, 2 up to
     15,000 (:data:`vsae.budget.CATEGORICAL_ENSEMBLE_ROWS`): on zoo, mushroom and phishing 3
-    networks lowered the validation PFC in 15 of 18 cells; mixed tables were not measured, and
+    networks lowered the validation PFC in 16 of 18 cells; mixed tables were not measured, and
     their numerical and categorical columns each gained on their own kind of table. One network as
     soon as a modality is an image (not measured; an image network already takes minutes).
     """
