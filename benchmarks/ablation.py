@@ -331,8 +331,11 @@ REFERENCE = "single"
 
 
 #: The references of the configurations named ``<reference>_…``: one lever on top of the defaults of
-#: their time (``default`` before the held-out rows were scored under several masks).
-LEVER_REFERENCES = ("default", "current")
+#: their time (``default`` before the held-out rows were scored under several masks), or on top of
+#: another lever (``current_pseudo_targets``: the Eq. 8 term on, whose pseudo-targets a lever changes).
+LEVER_REFERENCES = ("default", "current", "current_pseudo_targets")
+#: The references whose levers also get a table per dataset.
+PER_TABLE_REFERENCES = ("current", "current_pseudo_targets")
 
 
 def _geometric_mean(ratios: list[float]) -> str:
@@ -456,8 +459,9 @@ def _generation(cell: Cells, configs: list[str]) -> list[str]:
 
 def summary() -> str:
     """Markdown: an overview of every configuration against :data:`REFERENCE` over the cells both
-    have; the levers on the current defaults against :data:`CURRENT`, per table type; then
-    validation errors per table and ratio for :data:`DETAILED`."""
+    have; each lever against its reference (:data:`LEVER_REFERENCES`), per table type, and per
+    table for :data:`PER_TABLE_REFERENCES`; then validation errors per table and ratio for
+    :data:`DETAILED`."""
     records = [json.loads(p.read_text()) for p in sorted(CELLS.glob("*/*/*/seed*.json"))]
     cell: Cells = {}
     for record in records:
@@ -477,8 +481,9 @@ def summary() -> str:
             "",
             *_overview(cell, [reference, *group], reference, by_type=True),
         ]
-    for lever in levers.get("current", []):
-        lines += ["", *_per_table(cell, lever, "current")]
+    for reference in PER_TABLE_REFERENCES:
+        for lever in levers.get(reference, []):
+            lines += ["", *_per_table(cell, lever, reference)]
     lines += ["", *_generation(cell, configs)]
     detailed = [c for c in DETAILED if c in configs]
     lines += ["", "| table | ratio | " + " | ".join(detailed) + " |", "|---|---|" + "---|" * len(detailed)]
