@@ -47,7 +47,7 @@ from vsae.checkpoint import Checkpoint, make_ensemble_folder, run_fingerprint
 from vsae.errors import TrainingDivergedError, VSAEError
 from vsae.model.ensemble import VSAEEnsemble
 from vsae.model.likelihoods import Likelihoods
-from vsae.model.objective import PSEUDO_TARGETS, LossTerms, PseudoTargets, SelectiveELBO
+from vsae.model.objective import LossTerms, PseudoTargets, SelectiveELBO, check_pseudo_targets
 from vsae.model.vsae import VSAE, VSAEConfig
 from vsae.schema import Schema
 
@@ -187,8 +187,7 @@ class TrainConfig:
             isinstance(self.modality_dropout, (int, float)) and 0 <= self.modality_dropout < 1
         ):
             raise VSAEError(f"modality_dropout must be 'auto' or in [0, 1), got {self.modality_dropout!r}")
-        if self.pseudo_targets not in PSEUDO_TARGETS:
-            raise VSAEError(f"pseudo_targets must be one of {PSEUDO_TARGETS}, got {self.pseudo_targets!r}")
+        check_pseudo_targets(self.pseudo_targets)
         masks = self.validation_masks
         if masks != "auto" and (not isinstance(masks, int) or isinstance(masks, bool) or masks < 1):
             raise VSAEError(f"validation_masks must be 'auto' or an integer ≥ 1, got {masks!r}")

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from vsae import budget
 from vsae.bench.cells import DEFAULT_FIGURES, Cell, load_cells, preset_cells
 from vsae.bench.comparison import (
     FAILED,
@@ -737,9 +738,10 @@ def _budget_text() -> str:
         "epochs never kept; for tables VSAE trains without the Eq. 8 unobserved term, chosen by the "
         "ablation of docs/model.md; classical peers with their defaults, MissForest 100 trees × 10 "
         "rounds, √p columns per split). VSAE cells computed before that default record "
-        "`unobserved_term: true` under `params`. On numerical tables of up to 2,500 rows and tables with a "
-        "categorical column of up to 15,000 rows the default VSAE is an ensemble of networks averaged "
-        "(`ensemble_size='auto'`: 3 on every such table here; cells record `ensemble_members`); its "
+        "`unobserved_term: true` under `params`. On numerical tables of up to "
+        f"{budget.ENSEMBLE_ROWS // 2:,} rows and tables with a categorical column of up to "
+        f"{budget.CATEGORICAL_ENSEMBLE_ROWS // 2:,} rows the default VSAE is an ensemble of networks "
+        "averaged (`ensemble_size='auto'`: 3 on every such table here; cells record `ensemble_members`); its "
         "parameter count is the ensemble's, and the neural baselines are "
         "widened to one network's. On tables where one mask of hidden validation cells would score fewer "
         "than 2,000 cells (every table here but mushroom at MCAR 0.3 and 0.5 and phishing) VSAE scores "

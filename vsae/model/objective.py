@@ -53,6 +53,12 @@ PseudoTargets = Literal["sampled", "expected"]
 PSEUDO_TARGETS: tuple[PseudoTargets, ...] = ("sampled", "expected")
 
 
+def check_pseudo_targets(value: object) -> None:
+    """Refuse a ``pseudo_targets`` setting that is not one of :data:`PSEUDO_TARGETS`."""
+    if value not in PSEUDO_TARGETS:
+        raise VSAEError(f"pseudo_targets must be one of {PSEUDO_TARGETS}, got {value!r}")
+
+
 class SelectiveELBO:
     """Negative Eq. 8 ELBO of a batch.
 
@@ -82,8 +88,7 @@ class SelectiveELBO:
     ) -> None:
         if not 0.0 <= modality_dropout < 1.0:
             raise VSAEError(f"modality_dropout must be in [0, 1), got {modality_dropout}")
-        if pseudo_targets not in PSEUDO_TARGETS:
-            raise VSAEError(f"pseudo_targets must be one of {PSEUDO_TARGETS}, got {pseudo_targets!r}")
+        check_pseudo_targets(pseudo_targets)
         self.kl_weight = kl_weight
         self.unobserved_term = unobserved_term
         self.modality_dropout = modality_dropout
