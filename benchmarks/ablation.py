@@ -188,6 +188,9 @@ CONFIGS["current_pseudo_targets_expected"] = {
     **CONFIGS["current_pseudo_targets"],
     "pseudo_targets": "expected",
 }
+# the imputation fed back through a refinement encoder, one round and two
+CONFIGS["current_feedback_1"] = {**CONFIGS["current"], "feedback_rounds": 1}
+CONFIGS["current_feedback_2"] = {**CONFIGS["current"], "feedback_rounds": 2}
 
 
 def cell_path(config: str, table: str, ratio: float, seed: int) -> Path:

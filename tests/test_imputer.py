@@ -26,6 +26,7 @@ from vsae import inference
 from vsae.data import apply_mask, mcar_mask
 from vsae.errors import VSAEError
 from vsae.imputer import VSAEImputer
+from vsae.model.vsae import VSAEConfig
 from vsae.schema import Schema, infer_table_schema
 from vsae.tabular import TableCodec
 from vsae.train import NUMERICAL_IMPORTANCE_SAMPLES, TrainConfig, train_vsae
@@ -86,9 +87,12 @@ def garbage_in_unobserved(
 # --------------------------------------------------------------------------------------- no leakage
 
 
+@pytest.mark.parametrize("feedback_rounds", [0, 1])
 def test_unobserved_cells_change_no_weight_and_no_imputation(
-    typed_table: pd.DataFrame, typed_masked: pd.DataFrame
+    typed_table: pd.DataFrame, typed_masked: pd.DataFrame, feedback_rounds: int
 ) -> None:
+    """Also with the imputation fed back (``feedback_rounds``): what the refinement encoder reads
+    in unobserved cells is the network's own imputation, never their content."""
     # Categories from the complete table, so that the hidden true values can be encoded too.
     schema = infer_table_schema(typed_table)
     codec = TableCodec.fit(typed_masked, schema)
@@ -103,8 +107,9 @@ def test_unobserved_cells_change_no_weight_and_no_imputation(
 
     # Past the warm-up, so that the two-pass pseudo-target is exercised too.
     config = TrainConfig(epochs=6, warmup_epochs=2, device="cpu", seed=0)
-    model_true, history_true = train_vsae(schema, x_true, observed, config=config)
-    model_garbage, history_garbage = train_vsae(schema, x_garbage, observed, config=config)
+    network = VSAEConfig(feedback_rounds=feedback_rounds)
+    model_true, history_true = train_vsae(schema, x_true, observed, network, config)
+    model_garbage, history_garbage = train_vsae(schema, x_garbage, observed, network, config)
     assert_same_weights(model_true, model_garbage)
     assert history_true == history_garbage
 

@@ -50,6 +50,8 @@ def linear_widths(network: nn.Module) -> list[tuple[int, int]]:
         ({"mask_input": "both"}, "mask_input must be 'reconstructed', 'true' or 'none', got 'both'"),
         ({"depth": 0}, "depth must be a positive integer, got 0"),
         ({"latent_dim": -2}, "latent_dim must be a positive integer, got -2"),
+        ({"feedback_rounds": -1}, "feedback_rounds must be an integer ≥ 0, got -1"),
+        ({"feedback_rounds": True}, "feedback_rounds must be an integer ≥ 0, got True"),
     ],
 )
 def test_configuration_refusals_name_the_setting(settings: dict[str, object], message: str) -> None:
@@ -216,6 +218,53 @@ def test_impute_is_the_decoded_posterior_mean_and_draws_when_stochastic() -> Non
     torch.manual_seed(1)
     assert not torch.allclose(first, net.impute(x, observed, stochastic=True))
     assert not net.impute(x, observed).requires_grad
+
+
+def test_feedback_rounds_encode_unobserved_modalities_from_the_fed_back_imputation() -> None:
+    """Each round fills the unobserved cells with the decoded posterior mean's expected values (at
+    the trained temperature, whatever the calibration) and encodes them with the refinement encoder;
+    observed modalities keep their unimodal posterior, and without rounds there is no refinement."""
+    assert model().refinement is None
+    net = model(feedback_rounds=2)
+    assert net.refinement is not None
+    assert linear_widths(net.refinement) == linear_widths(net.multimodal)
+    x, observed = data(32)
+    inputs: list[torch.Tensor] = []
+    hook = net.refinement.register_forward_hook(lambda module, args, output: inputs.append(args[0]))
+    posterior = net.encode(x, observed, noise=False)
+    hook.remove()
+    assert len(inputs) == 2
+
+    n, m, width = x.shape[0], len(SCHEMA), SCHEMA.total_width
+    column_observed = observed[:, net.column_modality]
+    with torch.no_grad():
+        x_tilde = torch.where(column_observed, x, torch.zeros_like(x))
+        unimodal = net.unimodal(x_tilde)
+        stats = torch.where(
+            observed.unsqueeze(-1),
+            unimodal,
+            net.multimodal(torch.cat([x_tilde, observed.float()], 1)).view(n, m, -1),
+        )
+        for fed in inputs:
+            imputed = net.likelihoods.mean(net.decode(stats.chunk(2, -1)[0], observed).data)
+            torch.testing.assert_close(fed[:, :width], torch.where(column_observed, x, imputed))
+            torch.testing.assert_close(fed[:, width:], observed.float())
+            stats = torch.where(observed.unsqueeze(-1), unimodal, net.refinement(fed).view(n, m, -1))
+    torch.testing.assert_close(posterior.mean, stats.chunk(2, -1)[0])
+    torch.testing.assert_close(posterior.mean[observed], unimodal.chunk(2, -1)[0][observed])
+    # The calibrated temperature changes the reported probabilities, not what the network reads back.
+    net.likelihoods.categorical_temperature.fill_(3.0)
+    torch.testing.assert_close(net.encode(x, observed, noise=False).mean, posterior.mean)
+
+
+def test_training_back_propagates_through_the_feedback_rounds() -> None:
+    """The first multimodal encoder is trained through the refinement's output: with every code of
+    an unobserved modality taken after the rounds, it still gets a gradient."""
+    net = model(feedback_rounds=1).train()
+    x, observed = data(32)
+    net.encode(x, observed).mean[~observed].square().sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net.multimodal.parameters())
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net.refinement.parameters())
 
 
 def test_generate_draws_masks_from_the_mask_decoder() -> None:

@@ -82,6 +82,10 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
         Learn the observation variance per column instead.
     binary_loss : {"mse", "bce"}
         Loss of binary columns (used by the multimodal API; tables have none).
+    feedback_rounds : int
+        Rounds in which the network's imputation is fed back through a refinement encoder
+        (:class:`vsae.model.vsae.VSAEConfig`); 0, off, by default (docs/model.md, "Feeding the
+        imputation back").
     epochs, batch_size, learning_rate, warmup_epochs, unobserved_term, kl_weight, modality_dropout,
     pseudo_targets, validation_fraction, validation_hidden_fraction, validation_masks,
     deal_validation_cells, patience, select_after_warmup, refit, clip_grad_norm, device, verbose
@@ -139,6 +143,7 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
         numerical_variance: float = 0.5,
         learn_numerical_variance: bool = False,
         binary_loss: str = "mse",
+        feedback_rounds: int = 0,
         epochs: int = 200,
         batch_size: int = 128,
         learning_rate: float = 1e-3,
@@ -178,6 +183,7 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
         self.numerical_variance = numerical_variance
         self.learn_numerical_variance = learn_numerical_variance
         self.binary_loss = binary_loss
+        self.feedback_rounds = feedback_rounds
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate

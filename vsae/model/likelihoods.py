@@ -99,8 +99,10 @@ class Likelihoods(nn.Module):
         self.register_buffer("categorical_temperature", torch.ones(len(categorical)))
 
     # -- categorical blocks ---------------------------------------------------------------------
-    def _padded_log_probs(self, raw: torch.Tensor) -> torch.Tensor:
-        logits = raw[:, self.categorical_gather] / self.categorical_temperature[:, None]
+    def _padded_log_probs(self, raw: torch.Tensor, calibrated: bool = True) -> torch.Tensor:
+        logits = raw[:, self.categorical_gather]
+        if calibrated:
+            logits = logits / self.categorical_temperature[:, None]
         logits = logits.masked_fill(~self.categorical_valid, float("-inf"))
         return torch.log_softmax(logits, dim=-1)
 
@@ -146,13 +148,17 @@ class Likelihoods(nn.Module):
         return error.index_add_(1, self.column_modality, squared) / self.error_normalizer
 
     # -- predictions ----------------------------------------------------------------------------
-    def mean(self, raw: torch.Tensor) -> torch.Tensor:
-        """Expected value in encoded space: Gaussian means, class probabilities, pixel/bit probabilities."""
+    def mean(self, raw: torch.Tensor, calibrated: bool = True) -> torch.Tensor:
+        """Expected value in encoded space: Gaussian means, class probabilities, pixel/bit probabilities.
+
+        ``calibrated=False`` ignores the calibrated ``categorical_temperature``: the probabilities as
+        trained, for what the network itself reads back (:attr:`VSAEConfig.feedback_rounds`).
+        """
         out = raw.clone()
         if self.sigmoid_columns.numel():
             out[:, self.sigmoid_columns] = torch.sigmoid(raw[:, self.sigmoid_columns])
         if self.categorical_modality.numel():
-            self._scatter_blocks(self._padded_log_probs(raw).exp(), out)
+            self._scatter_blocks(self._padded_log_probs(raw, calibrated).exp(), out)
         return out
 
     def mode(self, raw: torch.Tensor) -> torch.Tensor:

@@ -55,6 +55,14 @@ class VSAEConfig:
         Learn one observation variance per numerical column instead of fixing it.
     binary_loss : {"mse", "bce"}
         Loss of binary and image columns: squared error (paper) or binary cross-entropy.
+    feedback_rounds : int
+        Not in the paper (0, off, by default): rounds in which the network's own imputation is fed
+        back through the encoders. Each round decodes the current posterior mean, fills the
+        unobserved cells with those expected values (class probabilities at the trained
+        temperature) and encodes the unobserved modalities again with a second multimodal encoder,
+        the refinement encoder, which always reads filled-in rather than noise-filled cells. The
+        rounds are part of the network: training back-propagates through them, and imputation,
+        sampling and importance weighting all encode this way.
     """
 
     latent_dim: int = 20
@@ -68,6 +76,7 @@ class VSAEConfig:
     numerical_variance: float = 0.5
     learn_numerical_variance: bool = False
     binary_loss: BinaryLoss = "mse"
+    feedback_rounds: int = 0
 
     def __post_init__(self) -> None:
         if self.aggregator not in ("concat", "mean", "max"):
@@ -77,6 +86,9 @@ class VSAEConfig:
         for name in ("latent_dim", "encoder_hidden", "mask_decoder_hidden", "decoder_hidden", "depth"):
             if int(getattr(self, name)) < 1:
                 raise VSAEError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+        rounds = self.feedback_rounds
+        if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 0:
+            raise VSAEError(f"feedback_rounds must be an integer ≥ 0, got {rounds!r}")
 
     @classmethod
     def for_images(cls, **overrides: Any) -> VSAEConfig:
@@ -154,13 +166,13 @@ class VSAE(nn.Module):
             schema, config.encoder_hidden, 2 * latent, config.depth, config.batch_norm
         )
 
-        self.multimodal = mlp(
-            width + n_modalities,
-            config.encoder_hidden,
-            2 * latent * n_modalities,
-            config.depth,
-            config.batch_norm,
-        )
+        def multimodal_encoder() -> nn.Module:
+            inputs, outputs = width + n_modalities, 2 * latent * n_modalities
+            return mlp(inputs, config.encoder_hidden, outputs, config.depth, config.batch_norm)
+
+        self.multimodal = multimodal_encoder()
+        # Its own network (and batch-norm statistics): its input holds imputations, not noise.
+        self.refinement = multimodal_encoder() if config.feedback_rounds else None
         aggregated = latent * n_modalities if config.aggregator == "concat" else latent
         condition = 0 if config.mask_input == "none" else n_modalities
         self.mask_decoder = mlp(
@@ -181,9 +193,16 @@ class VSAE(nn.Module):
         n, n_modalities = observed.shape
         x_tilde = self.fill_unobserved(x, observed, noise)
         unimodal = self.unimodal(x_tilde)
-        multimodal = self.multimodal(torch.cat([x_tilde, observed.to(x.dtype)], dim=1))
-        multimodal = multimodal.view(n, n_modalities, -1)
-        stats = torch.where(observed.unsqueeze(-1), unimodal, multimodal)
+        mask = observed.to(x.dtype)
+        multimodal = self.multimodal(torch.cat([x_tilde, mask], dim=1))
+        stats = torch.where(observed.unsqueeze(-1), unimodal, multimodal.view(n, n_modalities, -1))
+        if self.refinement is not None:
+            column_observed = observed[:, self.column_modality]
+            for _ in range(self.config.feedback_rounds):
+                mean = stats.chunk(2, dim=-1)[0]
+                imputed = self.likelihoods.mean(self.decode(mean, observed).data, calibrated=False)
+                refined = self.refinement(torch.cat([torch.where(column_observed, x, imputed), mask], dim=1))
+                stats = torch.where(observed.unsqueeze(-1), unimodal, refined.view(n, n_modalities, -1))
         mean, logvar = stats.chunk(2, dim=-1)
         return Posterior(mean, logvar.clamp(-LOGVAR_LIMIT, LOGVAR_LIMIT))
 
