@@ -160,10 +160,18 @@ CONFIGS: dict[str, dict[str, Any]] = {
     # every held-out cell scored on every table (five masks), large ones included
     "current_five_masks": {**_CURRENT, "validation_masks": 5, "deal_validation_cells": False},
 }
-# every configuration above was measured decoding the posterior mean, before importance_samples="auto"
-CONFIGS = {name: {"importance_samples": 0, **params} for name, params in CONFIGS.items()}
+# every configuration above was measured decoding the posterior mean and feeding nothing back, before
+# importance_samples="auto" and feedback_rounds="auto"
+CONFIGS = {
+    name: {"importance_samples": 0, "feedback_rounds": 0, **params} for name, params in CONFIGS.items()
+}
 # importance-weighted point imputation over 50 latent draws (what "auto" does on numerical tables)
-CONFIGS["current_importance_weighted"] = {**_CURRENT, "validation_masks": "auto", "importance_samples": 50}
+CONFIGS["current_importance_weighted"] = {
+    **_CURRENT,
+    "validation_masks": "auto",
+    "importance_samples": 50,
+    "feedback_rounds": 0,
+}
 # levers on tables with a categorical column, on top of the library defaults (posterior-mean imputation
 # there): wider re-masking (ReMasker's 0.5), a lower KL weight, wider networks
 CONFIGS["current_dropout_0.5"] = {**CONFIGS["current"], "modality_dropout": 0.5}
@@ -191,6 +199,11 @@ CONFIGS["current_pseudo_targets_expected"] = {
 # the imputation fed back through a refinement encoder, one round and two
 CONFIGS["current_feedback_1"] = {**CONFIGS["current"], "feedback_rounds": 1}
 CONFIGS["current_feedback_2"] = {**CONFIGS["current"], "feedback_rounds": 2}
+# ... and with the numerical tables' importance-weighted imputation
+CONFIGS["current_importance_weighted_feedback_1"] = {
+    **CONFIGS["current_importance_weighted"],
+    "feedback_rounds": 1,
+}
 
 
 def cell_path(config: str, table: str, ratio: float, seed: int) -> Path:

@@ -59,18 +59,25 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "dropout_0.3_kl_0.02": {"modality_dropout": 0.3, "kl_weight": 0.02},
     "dropout_0.5": {"modality_dropout": 0.5},
 }
-#: name -> VSAEConfig sizes on top of :meth:`VSAEConfig.for_images` (configurations not named here
-#: use those sizes, the image sizes before this lever): a data decoder four times as wide, so that the
-#: label's 10 logits and the 784 pixels share 512 hidden units rather than 128, then encoders twice as
-#: wide too. The second, with dropout 0.3, is the default of image + label data now
-#: (:meth:`VSAEConfig.for_modalities`).
+#: name -> VSAEConfig settings on top of :meth:`VSAEConfig.for_images` (configurations not named
+#: here use those sizes, the image sizes before this lever): a data decoder four times as wide, so
+#: that the label's 10 logits and the 784 pixels share 512 hidden units rather than 128, then encoders
+#: twice as wide too, then the imputation fed back once. The second, with dropout 0.3, is the default
+#: of image + label data now (:meth:`VSAEConfig.for_modalities`).
 MODEL_SIZES: dict[str, dict[str, Any]] = {
     "dropout_0.3_decoder_512": {"decoder_hidden": 512},
     # and encoders twice as wide: a missing label is inferred from the image by the multimodal encoder
     "dropout_0.3_decoder_512_encoder_256": {"decoder_hidden": 512, "encoder_hidden": 256},
+    # and the imputation fed back through a refinement encoder once (VSAEConfig.feedback_rounds)
+    "dropout_0.3_decoder_512_encoder_256_feedback_1": {
+        "decoder_hidden": 512,
+        "encoder_hidden": 256,
+        "feedback_rounds": 1,
+    },
 }
 CONFIGS["dropout_0.3_decoder_512"] = {"modality_dropout": 0.3}
 CONFIGS["dropout_0.3_decoder_512_encoder_256"] = {"modality_dropout": 0.3}
+CONFIGS["dropout_0.3_decoder_512_encoder_256_feedback_1"] = {"modality_dropout": 0.3}
 
 
 def cell_path(config: str, dataset: str, seed: int) -> Path:

@@ -49,6 +49,7 @@ PAPER_SETTINGS: dict[str, Any] = {
     "unobserved_term": True,
     "mask_input": "reconstructed",
     "ensemble_size": 1,
+    "feedback_rounds": 0,
     # Imputation decodes the posterior mean.
     "importance_samples": 0,
     # One held-out mask: the selection every paper cell was measured with.
@@ -82,10 +83,11 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
         Learn the observation variance per column instead.
     binary_loss : {"mse", "bce"}
         Loss of binary columns (used by the multimodal API; tables have none).
-    feedback_rounds : int
+    feedback_rounds : int or "auto"
         Rounds in which the network's imputation is fed back through a refinement encoder
-        (:class:`vsae.model.vsae.VSAEConfig`); 0, off, by default (docs/model.md, "Feeding the
-        imputation back").
+        (:class:`vsae.model.vsae.VSAEConfig`). ``"auto"``: 1 on numerical tables, 0 as soon as a
+        column is categorical (:func:`vsae.model.vsae.default_feedback_rounds`; docs/model.md, "Feeding
+        the imputation back").
     epochs, batch_size, learning_rate, warmup_epochs, unobserved_term, kl_weight, modality_dropout,
     pseudo_targets, validation_fraction, validation_hidden_fraction, validation_masks,
     deal_validation_cells, patience, select_after_warmup, refit, clip_grad_norm, device, verbose
@@ -143,7 +145,7 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
         numerical_variance: float = 0.5,
         learn_numerical_variance: bool = False,
         binary_loss: str = "mse",
-        feedback_rounds: int = 0,
+        feedback_rounds: int | str = "auto",
         epochs: int = 200,
         batch_size: int = 128,
         learning_rate: float = 1e-3,
