@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from vsae.model.likelihoods import LOGVAR_LIMIT
-from vsae.model.vsae import NUMERICAL_FEEDBACK_ROUNDS, VSAE, Posterior, VSAEConfig
+from vsae.model.vsae import VSAE, Posterior, VSAEConfig
 from vsae.schema import Modality, Schema
 
 SCHEMA = Schema(
@@ -50,8 +50,8 @@ def linear_widths(network: nn.Module) -> list[tuple[int, int]]:
         ({"mask_input": "both"}, "mask_input must be 'reconstructed', 'true' or 'none', got 'both'"),
         ({"depth": 0}, "depth must be a positive integer, got 0"),
         ({"latent_dim": -2}, "latent_dim must be a positive integer, got -2"),
-        ({"feedback_rounds": -1}, "feedback_rounds must be 'auto' or an integer ≥ 0, got -1"),
-        ({"feedback_rounds": True}, "feedback_rounds must be 'auto' or an integer ≥ 0, got True"),
+        ({"feedback_rounds": -1}, "feedback_rounds must be an integer ≥ 0, got -1"),
+        ({"feedback_rounds": True}, "feedback_rounds must be an integer ≥ 0, got True"),
     ],
 )
 def test_configuration_refusals_name_the_setting(settings: dict[str, object], message: str) -> None:
@@ -64,11 +64,9 @@ def test_every_documented_option_is_accepted_and_round_trips() -> None:
         for mask_input in ("reconstructed", "true", "none"):
             config = VSAEConfig(aggregator=aggregator, mask_input=mask_input)  # type: ignore[arg-type]
             assert VSAEConfig.from_dict(config.to_dict()) == config
-    # Keys written by other versions are ignored, the known ones kept; a network saved before
-    # feedback_rounds existed fed nothing back.
+    # Keys written by other versions are ignored, the known ones kept.
     restored = VSAEConfig.from_dict({"latent_dim": 7, "from_the_future": 1})
-    assert restored == VSAEConfig(latent_dim=7, feedback_rounds=0)
-    assert VSAEConfig.from_dict(VSAEConfig().to_dict()).feedback_rounds == "auto"
+    assert restored == VSAEConfig(latent_dim=7)
 
 
 def test_image_sizes_are_the_papers() -> None:
@@ -226,7 +224,7 @@ def test_feedback_rounds_encode_unobserved_modalities_from_the_fed_back_imputati
     """Each round fills the unobserved cells with the decoded posterior mean's expected values (at
     the trained temperature, whatever the calibration) and encodes them with the refinement encoder;
     observed modalities keep their unimodal posterior, and without rounds there is no refinement."""
-    assert model(feedback_rounds=0).refinement is None
+    assert model().refinement is None
     net = model(feedback_rounds=2)
     assert net.refinement is not None
     assert linear_widths(net.refinement) == linear_widths(net.multimodal)
@@ -257,15 +255,6 @@ def test_feedback_rounds_encode_unobserved_modalities_from_the_fed_back_imputati
     # The calibrated temperature changes the reported probabilities, not what the network reads back.
     net.likelihoods.categorical_temperature.fill_(3.0)
     torch.testing.assert_close(net.encode(x, observed, noise=False).mean, posterior.mean)
-
-
-def test_feedback_rounds_default_to_one_on_numerical_tables_only() -> None:
-    """``"auto"``: one round where every modality is numerical, none beside a categorical one."""
-    numerical = Schema((Modality("a", "numerical", 1), Modality("c", "numerical", 2)))
-    assert VSAE(numerical, VSAEConfig(**SMALL)).feedback_rounds == NUMERICAL_FEEDBACK_ROUNDS == 1
-    assert VSAE(numerical, VSAEConfig(**SMALL)).refinement is not None
-    assert VSAE(SCHEMA, VSAEConfig(**SMALL)).feedback_rounds == 0
-    assert VSAE(numerical, VSAEConfig(**SMALL, feedback_rounds=0)).refinement is None
 
 
 def test_training_back_propagates_through_the_feedback_rounds() -> None:

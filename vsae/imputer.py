@@ -83,11 +83,10 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
         Learn the observation variance per column instead.
     binary_loss : {"mse", "bce"}
         Loss of binary columns (used by the multimodal API; tables have none).
-    feedback_rounds : int or "auto"
+    feedback_rounds : int
         Rounds in which the network's imputation is fed back through a refinement encoder
-        (:class:`vsae.model.vsae.VSAEConfig`). ``"auto"``: 1 on numerical tables, 0 as soon as a
-        column is categorical (:func:`vsae.model.vsae.default_feedback_rounds`; docs/model.md, "Feeding
-        the imputation back").
+        (:class:`vsae.model.vsae.VSAEConfig`); 0, off, by default (docs/model.md, "Feeding the
+        imputation back": not adopted).
     epochs, batch_size, learning_rate, warmup_epochs, unobserved_term, kl_weight, modality_dropout,
     pseudo_targets, validation_fraction, validation_hidden_fraction, validation_masks,
     deal_validation_cells, patience, select_after_warmup, refit, clip_grad_norm, device, verbose
@@ -145,7 +144,7 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
         numerical_variance: float = 0.5,
         learn_numerical_variance: bool = False,
         binary_loss: str = "mse",
-        feedback_rounds: int | str = "auto",
+        feedback_rounds: int = 0,
         epochs: int = 200,
         batch_size: int = 128,
         learning_rate: float = 1e-3,

@@ -26,20 +26,6 @@ IMAGE_LABEL_ENCODER_HIDDEN = 256
 Aggregator = Literal["concat", "mean", "max"]
 MaskInput = Literal["reconstructed", "true", "none"]
 
-#: Rounds in which the networks of numerical tables feed their imputation back through a refinement
-#: encoder (:attr:`VSAEConfig.feedback_rounds`; docs/model.md, "Feeding the imputation back"): with
-#: importance-weighted imputation, 0.985 of the validation error without (geometric mean over the
-#: ablation's 42 numerical cells, lower in 24).
-NUMERICAL_FEEDBACK_ROUNDS = 1
-
-
-def default_feedback_rounds(schema: Schema) -> int:
-    """What ``feedback_rounds="auto"`` means for ``schema``: :data:`NUMERICAL_FEEDBACK_ROUNDS` on
-    numerical tables; 0 as soon as a modality is not numerical: on the categorical tables one round
-    gave validation PFC 1.088 (zoo), 0.993 (mushroom) and 0.993 (phishing) of none's, and on image
-    + label data it was not adopted (docs/model.md)."""
-    return NUMERICAL_FEEDBACK_ROUNDS if all(m.kind == "numerical" for m in schema) else 0
-
 
 @dataclass
 class VSAEConfig:
@@ -69,15 +55,14 @@ class VSAEConfig:
         Learn one observation variance per numerical column instead of fixing it.
     binary_loss : {"mse", "bce"}
         Loss of binary and image columns: squared error (paper) or binary cross-entropy.
-    feedback_rounds : int or "auto"
-        Not in the paper: rounds in which the network's own imputation is fed
+    feedback_rounds : int
+        Not in the paper (0, off, by default): rounds in which the network's own imputation is fed
         back through the encoders. Each round decodes the current posterior mean, fills the
         unobserved cells with those expected values (class probabilities at the trained
         temperature) and encodes the unobserved modalities again with a second multimodal encoder,
         the refinement encoder, which always reads filled-in rather than noise-filled cells. The
         rounds are part of the network: training back-propagates through them, and imputation,
-        sampling and importance weighting all encode this way. ``"auto"``:
-        :func:`default_feedback_rounds` of the schema (1 on numerical tables, 0 otherwise).
+        sampling and importance weighting all encode this way.
     """
 
     latent_dim: int = 20
@@ -91,7 +76,7 @@ class VSAEConfig:
     numerical_variance: float = 0.5
     learn_numerical_variance: bool = False
     binary_loss: BinaryLoss = "mse"
-    feedback_rounds: int | Literal["auto"] = "auto"
+    feedback_rounds: int = 0
 
     def __post_init__(self) -> None:
         if self.aggregator not in ("concat", "mean", "max"):
@@ -102,8 +87,8 @@ class VSAEConfig:
             if int(getattr(self, name)) < 1:
                 raise VSAEError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
         rounds = self.feedback_rounds
-        if rounds != "auto" and (isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 0):
-            raise VSAEError(f"feedback_rounds must be 'auto' or an integer ≥ 0, got {rounds!r}")
+        if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 0:
+            raise VSAEError(f"feedback_rounds must be an integer ≥ 0, got {rounds!r}")
 
     @classmethod
     def for_images(cls, **overrides: Any) -> VSAEConfig:
@@ -135,10 +120,9 @@ class VSAEConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> VSAEConfig:
-        """The configuration saved as ``data``; keys of other versions are ignored, and a network
-        saved before ``feedback_rounds`` existed had none (0, not today's ``"auto"``)."""
+        """The configuration saved as ``data``; keys written by other versions are ignored."""
         known = {f.name for f in fields(cls)}
-        return cls(**{"feedback_rounds": 0, **{k: v for k, v in data.items() if k in known}})
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclass
@@ -188,8 +172,7 @@ class VSAE(nn.Module):
             return mlp(inputs, config.encoder_hidden, outputs, config.depth, config.batch_norm)
 
         self.multimodal = multimodal_encoder()
-        rounds = config.feedback_rounds
-        self.feedback_rounds = default_feedback_rounds(schema) if rounds == "auto" else int(rounds)
+        self.feedback_rounds = config.feedback_rounds
         # Its own network (and batch-norm statistics): its input holds imputations, not noise.
         self.refinement = multimodal_encoder() if self.feedback_rounds else None
         aggregated = latent * n_modalities if config.aggregator == "concat" else latent
