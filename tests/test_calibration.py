@@ -204,3 +204,50 @@ def test_objective_defaults_per_data_type():
     assert (default_kl_weight(mixed), default_modality_dropout(mixed)) == (0.02, 0.3)
     labelled = Schema([Modality("image", "image", 4), Modality("label", "categorical", 2, ("0", "1"))])
     assert (default_kl_weight(labelled), default_modality_dropout(labelled)) == (0.1, 0.3)
+
+
+def test_the_coverage_factor_is_the_least_covering_the_conformal_rank_of_the_cells():
+    """``coverage_factor``: with 199 cells the ⌈200 · 0.95⌉ = 190th smallest factor a cell needs, so
+    190 cells are covered at it and 189 just below it (no ties among continuous draws)."""
+    from vsae.train import coverage_factor
+
+    rng = np.random.default_rng(0)
+    squared_error = torch.as_tensor(rng.standard_t(4, 199) ** 2)
+    latent_variance = torch.as_tensor(rng.uniform(0.0, 0.3, 199))
+    noise_variance = torch.as_tensor(rng.uniform(0.2, 1.0, 199))
+    factor = coverage_factor(squared_error, latent_variance, noise_variance)
+
+    def covered(c: torch.Tensor) -> int:
+        return int((squared_error <= 1.959963984540054**2 * (latent_variance + c * noise_variance)).sum())
+
+    assert covered(factor * (1 + 1e-9)) == 190
+    assert covered(factor * (1 - 1e-6)) == 189
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_coverage_calibration_scales_the_variance_matched_noise_by_one_factor(wine_subsample, seed):
+    """``interval_calibration="coverage"`` multiplies every column's variance-matched noise by one
+    factor (none is at the 1% floor here) and changes nothing else: the imputations are the same."""
+    fits = {
+        mode: VSAEImputer(random_state=seed, interval_calibration=mode, **SHORT).fit(wine_subsample)
+        for mode in ("variance", "coverage")
+    }
+    variance, coverage = (
+        fits[m].model_.likelihoods.imputation_noise_variance for m in ("variance", "coverage")
+    )
+    ratio = coverage / variance
+    assert (variance > 0.01).all() and torch.allclose(ratio, ratio[0].expand_as(ratio))
+    assert not torch.allclose(ratio, torch.ones_like(ratio))
+    pd.testing.assert_frame_equal(
+        fits["variance"].transform(wine_subsample), fits["coverage"].transform(wine_subsample)
+    )
+
+
+def test_an_unknown_interval_calibration_is_refused():
+    from vsae.errors import VSAEError
+    from vsae.train import TrainConfig
+
+    with pytest.raises(
+        VSAEError, match="interval_calibration must be 'coverage' or 'variance', got 'quantile'"
+    ):
+        TrainConfig(interval_calibration="quantile")

@@ -89,7 +89,8 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
         imputation back": not adopted).
     epochs, batch_size, learning_rate, warmup_epochs, unobserved_term, kl_weight, modality_dropout,
     pseudo_targets, validation_fraction, validation_hidden_fraction, validation_masks,
-    deal_validation_cells, patience, select_after_warmup, refit, clip_grad_norm, device, verbose
+    deal_validation_cells, patience, select_after_warmup, refit, clip_grad_norm, interval_calibration,
+    device, verbose
         Training settings, see :class:`vsae.train.TrainConfig`.
     random_state : None, int, numpy RandomState or Generator
         Seeds initialisation, splits, shuffling and sampling, as in scikit-learn: an int is the seed;
@@ -161,6 +162,7 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
         select_after_warmup: bool = True,
         refit: bool = False,
         clip_grad_norm: float | None = 10.0,
+        interval_calibration: str = "coverage",
         device: str = "auto",
         verbose: int = 0,
         random_state: int = 0,
@@ -201,6 +203,7 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
         self.select_after_warmup = select_after_warmup
         self.refit = refit
         self.clip_grad_norm = clip_grad_norm
+        self.interval_calibration = interval_calibration
         self.device = device
         self.verbose = verbose
         self.random_state = random_state

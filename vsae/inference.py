@@ -18,6 +18,7 @@ import torch
 
 from vsae.errors import VSAEError
 from vsae.model.ensemble import VSAEEnsemble, averaged_mean, members_of
+from vsae.model.likelihoods import MIN_NOISE_VARIANCE
 from vsae.model.vsae import VSAE
 
 Model = VSAE | VSAEEnsemble
@@ -175,11 +176,6 @@ def predictive_moments(
     return mean, np.sqrt(latent_variance + noise_variance)
 
 
-#: Least predictive variance of a standardised numerical cell of an ensemble (the floor of the
-#: calibrated imputation noise, :func:`vsae.train.calibrate`).
-MIN_ENSEMBLE_VARIANCE = 0.01
-
-
 def _ensemble_moments(
     members: list[VSAE], x: np.ndarray, observed: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -191,7 +187,7 @@ def _ensemble_moments(
     on its held-out cells. The ensemble imputes ``p̄``, the members' average, whose squared error is
     the members' average squared error less their spread around ``p̄`` (Krogh and Vedelsby's
     ambiguity decomposition: ``(p̄ − y)² = mean_j (p_j − y)² − mean_j (p_j − p̄)²``), so its variance
-    is ``mean_j V_j − mean_j (p_j − p̄)²`` (at least :data:`MIN_ENSEMBLE_VARIANCE`). The mixture of
+    is ``mean_j V_j − mean_j (p_j − p̄)²`` (at least :data:`MIN_NOISE_VARIANCE`). The mixture of
     the members, ``mean_j V_j + mean_j (p_j − p̄)²``, would claim far more: on the small tables its
     intervals covered up to 99% of missing values where 95% were meant (docs/model.md). The
     predictive mean of categorical blocks is the members' average class distribution.
@@ -201,7 +197,7 @@ def _ensemble_moments(
     points = np.stack([_chunks(m, x, observed, functools.partial(_expected_at_mean, m)) for m in members])
     member_variance = np.mean([np.square(std) for _, std in moments], axis=0)
     ambiguity = points.var(axis=0)
-    variance = np.maximum(member_variance - ambiguity, MIN_ENSEMBLE_VARIANCE)
+    variance = np.maximum(member_variance - ambiguity, MIN_NOISE_VARIANCE)
     mean = np.mean([mean for mean, _ in moments], axis=0)
     return mean, np.sqrt(variance), member_variance, points
 
