@@ -250,22 +250,28 @@ class Report:
         preset = PRESETS["defaults"]
         peer = PRESETS["uncertainty"].methods[0]
 
-        def values(method: str, key: str) -> list[float]:
+        def setting_means(method: str, key: str) -> list[float]:
+            """The seed mean of ``key`` in each setting that has it: a single seed's coverage
+            on a small table's few dozen cells swings by several points, the seed mean is what the
+            target is stated for."""
             found = []
             for dataset in preset.datasets:
                 for setting in preset.settings:
                     stat = self.cells.stat(
                         dataset, setting, method, lambda r: r.get("uncertainty", {}).get(key)
                     )
-                    found += list(stat.values)
+                    if stat.values:
+                        found.append(stat.mean)
             return found
 
         text = self.defaults_summary()
-        ours, theirs, ece = values("vsae", "coverage_sd"), values(peer, "coverage_sd"), values("vsae", "ece")
+        ours, theirs = setting_means("vsae", "coverage_sd"), setting_means(peer, "coverage_sd")
+        ece = setting_means("vsae", "ece")
         if ours:
             text += (
                 f" Its ±1.96 × uncertainty intervals cover {min(ours):.2f}–{max(ours):.2f} of the true "
-                f"missing numerical values (median {np.median(ours):.2f}, nominal 0.95)"
+                f"missing numerical values in each setting, averaged over seeds "
+                f"(median {np.median(ours):.2f}, nominal 0.95)"
             )
             if theirs:
                 text += (
