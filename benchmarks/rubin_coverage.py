@@ -68,6 +68,8 @@ VSAE_VARIANTS: dict[str, dict[str, Any]] = {
     "vsae_one_mask": {"validation_masks": 1},
     # the default before each held-out row's cells were dealt to the masks (drawn independently)
     "vsae_drawn_masks": {"deal_validation_cells": False},
+    # the default before the noise was scaled to cover 95% of the held-out cells
+    "vsae_variance_calibration": {"interval_calibration": "variance"},
 }
 
 
