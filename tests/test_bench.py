@@ -337,6 +337,14 @@ def test_report_says_how_many_cells_measure_each_coverage(tmp_path: Path) -> Non
     assert row.endswith("| not run | not run | 300 (±0.013) |")  # sqrt(0.95 * 0.05 / 300) = 0.0126
 
 
+def readme_statement(tmp_path: Path) -> str:
+    """The README the report writes from the cells under ``tmp_path / "cells"``."""
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n" + "\n".join(report_module.README_MARKERS) + "\nrest\n", encoding="utf-8")
+    write_report(tmp_path / "cells", tmp_path / "results.md", tmp_path / "figures", readme=readme)
+    return readme.read_text(encoding="utf-8")
+
+
 def test_readme_statement_puts_image_label_vsae_beside_the_best_learner(tmp_path: Path) -> None:
     """The README's generated statement gives VSAE's label PFC and image error on image + label data
     against the best other method that learns from partial data: a reference (here VAEAC, trained on
@@ -353,14 +361,11 @@ def test_readme_statement_puts_image_label_vsae_beside_the_best_learner(tmp_path
             write_full_cell(
                 tmp_path / "cells", "mnist_text", "mcar-0.5", f"{method}-seed{seed}", metrics=metrics
             )
-    readme = tmp_path / "README.md"
-    readme.write_text("intro\n" + "\n".join(report_module.README_MARKERS) + "\nrest\n", encoding="utf-8")
-    write_report(tmp_path / "cells", tmp_path / "results.md", tmp_path / "figures", readme=readme)
     assert (
         "On image + label data (Table 10, seeds 0, 1, 2; against the best other method that learns from "
         "partial data; image error per image), MNIST image + label: label PFC 0.050 against AE's 0.030 "
         "(loss), image error 42.10 against VAE's 52.50 (win)."
-    ) in readme.read_text(encoding="utf-8")
+    ) in readme_statement(tmp_path)
 
 
 def test_readme_statement_gives_the_seed_mean_coverage_of_each_setting(tmp_path: Path) -> None:
@@ -377,13 +382,10 @@ def test_readme_statement_gives_the_seed_mean_coverage_of_each_setting(tmp_path:
                 metrics={"nrmse": 0.7},
                 uncertainty={"coverage_sd": coverage, "coverage_draws": coverage - 0.01},
             )
-    readme = tmp_path / "README.md"
-    readme.write_text("intro\n" + "\n".join(report_module.README_MARKERS) + "\nrest\n", encoding="utf-8")
-    write_report(tmp_path / "cells", tmp_path / "results.md", tmp_path / "figures", readme=readme)
     assert (
         "Its ±1.96 × uncertainty intervals cover 0.93–0.95 of the true missing numerical values in each "
         "setting, averaged over seeds (median 0.94, nominal 0.95)."
-    ) in readme.read_text(encoding="utf-8")
+    ) in readme_statement(tmp_path)
 
 
 def test_format_stat_counts_seeds() -> None:
