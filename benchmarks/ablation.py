@@ -34,12 +34,13 @@ import pandas as pd
 import torch
 
 from vsae import VSAEImputer
-from vsae.bench.tabular_cells import UNCERTAINTY_DRAWS, Z_95, load_table, vsae_uncertainty
+from vsae.bench.tabular_cells import UNCERTAINTY_DRAWS, load_table, vsae_uncertainty
 from vsae.data import SKLEARN_DATASETS, UCI_DATASETS, MaskedSplit, masked_split, mcar_mask
 from vsae.data.masking import apply_mask
 from vsae.data.uci import UCITable
 from vsae.imputer import PAPER_SETTINGS
 from vsae.metrics import interval_coverage, nrmse, pfc
+from vsae.train import INTERVAL_Z
 
 CELLS = Path(__file__).resolve().parent.parent / "docs" / "data" / "ablation"
 TABLES = (*UCI_DATASETS, *SKLEARN_DATASETS)
@@ -314,7 +315,7 @@ def held_out_coverage(
     spread = imputer.uncertainty(fit_frame, n=UNCERTAINTY_DRAWS, random_state=seed)[table.numerical]
     point = fit_imputed[table.numerical].to_numpy(dtype=float)
     truth = split.train_masked[table.numerical].to_numpy(dtype=float)
-    half = Z_95 * spread.to_numpy(dtype=float)
+    half = INTERVAL_Z * spread.to_numpy(dtype=float)
     return interval_coverage(truth, point - half, point + half, cells[:, columns])
 
 

@@ -639,6 +639,8 @@ _TEMPERATURES = torch.logspace(-1.0, 1.0, 41, base=4.0)
 
 #: The two-sided level of the intervals ±1.96 × ``uncertainty`` (``interval_calibration="coverage"``).
 INTERVAL_LEVEL = 0.95
+#: The level's normal quantile (1.96): ±``INTERVAL_Z`` × ``uncertainty`` is the nominal interval.
+INTERVAL_Z = NormalDist().inv_cdf(0.5 + INTERVAL_LEVEL / 2)
 
 
 @torch.no_grad()
@@ -703,9 +705,8 @@ def coverage_factor(
     of the cells (split-conformal: the ``⌈(n + 1) · level⌉``-th smallest of the factors each cell
     needs, so that a new exchangeable cell is covered with probability at least the level; the
     largest when there are too few cells for that rank). One value per cell in each argument; ``z``
-    is the level's normal quantile."""
-    z = NormalDist().inv_cdf(0.5 + INTERVAL_LEVEL / 2)
-    needed = ((squared_error / z**2 - latent_variance) / noise_variance).clamp(min=0.0)
+    is :data:`INTERVAL_Z`."""
+    needed = ((squared_error / INTERVAL_Z**2 - latent_variance) / noise_variance).clamp(min=0.0)
     n = needed.numel()
     rank = min(n, math.ceil((n + 1) * INTERVAL_LEVEL))
     return needed.kthvalue(rank).values

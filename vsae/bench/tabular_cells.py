@@ -39,11 +39,10 @@ from vsae.metrics import (
     pfc,
 )
 from vsae.model.ensemble import members_of
+from vsae.train import INTERVAL_Z
 
 #: Draws behind every predictive interval and class probability a cell scores.
 UNCERTAINTY_DRAWS = 50
-#: The two-sided 95% normal quantile: ±1.96 × uncertainty is the nominal 95% interval.
-Z_95 = 1.959963984540054
 
 
 def _tabular_imputer(method: str, seed: int, budget: Budget) -> Any:
@@ -68,7 +67,9 @@ def draw_coverage(truth: np.ndarray, draws: np.ndarray, scored: np.ndarray) -> d
     centre, spread = draws.mean(0), draws.std(0)
     return {
         "coverage_draws": interval_coverage(truth, low, high, scored),
-        "coverage_sd": interval_coverage(truth, centre - Z_95 * spread, centre + Z_95 * spread, scored),
+        "coverage_sd": interval_coverage(
+            truth, centre - INTERVAL_Z * spread, centre + INTERVAL_Z * spread, scored
+        ),
     }
 
 
@@ -89,7 +90,9 @@ def vsae_uncertainty(
         point = imputed[table.numerical].to_numpy(dtype=float)
         spread = imputer.uncertainty(split.test_masked, n=UNCERTAINTY_DRAWS, random_state=seed)
         spread = spread[table.numerical].to_numpy(dtype=float)
-        out["coverage_sd"] = interval_coverage(truth, point - Z_95 * spread, point + Z_95 * spread, scored)
+        out["coverage_sd"] = interval_coverage(
+            truth, point - INTERVAL_Z * spread, point + INTERVAL_Z * spread, scored
+        )
     if table.categorical:
         probabilities = imputer.class_probabilities(split.test_masked, n=UNCERTAINTY_DRAWS, random_state=seed)
         confidence, correct = [], []
