@@ -260,13 +260,18 @@ def generation(imputer: VSAEImputer, table: UCITable, fit_frame: pd.DataFrame, s
     return out
 
 
+def selection_split(split: MaskedSplit, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """The masked training split with the selection cells hidden, and those cells (True = hidden):
+    each observed training cell is hidden with probability :data:`SELECTION_SHARE`."""
+    observed = split.train_masked.notna().to_numpy()
+    kept = observed & mcar_mask(observed.shape, SELECTION_SHARE, 10_000 + seed)
+    return apply_mask(split.train_masked, kept), observed & ~kept
+
+
 def run_cell(config: str, table_name: str, ratio: float, seed: int) -> dict[str, Any]:
     table = load_table(table_name)
     split = masked_split(table.frame, seed, ratio, "mcar")
-    observed = split.train_masked.notna().to_numpy()
-    selection = observed & mcar_mask(observed.shape, SELECTION_SHARE, 10_000 + seed)
-    selection_cells = observed & ~selection
-    fit_frame = apply_mask(split.train_masked, selection)
+    fit_frame, selection_cells = selection_split(split, seed)
     params = resolved_params(config, table)
     imputer = VSAEImputer(random_state=seed, device="cpu", **params)
     start = time.perf_counter()

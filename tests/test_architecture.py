@@ -19,7 +19,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "vsae"
 #: The layers of docs/architecture.md, by module name (a package name covers its submodules).
 MODEL = ("vsae.model",)
 TRAINING = ("vsae.train", "vsae.inference", "vsae.distributed")
-ESTIMATORS = ("vsae.estimator", "vsae.imputer", "vsae.multimodal", "vsae.baselines")
+ESTIMATORS = (
+    "vsae.estimator",
+    "vsae.imputer",
+    "vsae.multimodal",
+    "vsae.baselines",
+    "vsae.classical",
+    "vsae.companions",
+)
 TABLES_AND_FILES = (
     "pandas",
     "pyarrow",

@@ -22,7 +22,7 @@ from vsae.baselines import (
     MissForestImputer,
     make_classical_imputer,
 )
-from vsae.baselines.classical import _PeerEncoding
+from vsae.classical import _PeerEncoding
 from vsae.errors import VSAEError
 
 # IterativeImputer warns when max_iter rounds end before its tolerance is met (forests always do).

@@ -18,7 +18,6 @@ from typing import Any
 
 from sklearn.base import BaseEstimator
 
-from vsae.baselines.classical import KNNTableImputer, MeanModeImputer, MICEImputer, MissForestImputer
 from vsae.baselines.networks import count_parameters
 from vsae.baselines.neural import (
     NEURAL_IMPUTERS,
@@ -27,6 +26,7 @@ from vsae.baselines.neural import (
     make_neural_imputer,
     train_baseline,
 )
+from vsae.classical import KNNTableImputer, MeanModeImputer, MICEImputer, MissForestImputer
 from vsae.errors import VSAEError
 
 __all__ = [
