@@ -128,8 +128,8 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
         same rows, MICE and a 30-tree MissForest, averaged (:mod:`vsae.companions`); 0 is the network
         alone. ``"auto"``: 0.5 on numerical tables of up to 10,000 rows, 0 above and as soon as a
         column is categorical (:func:`vsae.companions.default_classical_weight`): on held-out observed
-        cells of the seven numerical benchmark tables it scored 0.970 of the network's error (docs/model.md,
-        "Classical companions"). The companions move the point imputation and the centre of
+        cells of the seven numerical benchmark tables it scored 0.968 of the network's error
+        (docs/model.md, "Classical companions"). The companions move the point imputation and the centre of
         ``sample_imputations``; ``uncertainty`` stays the network's. A saved imputer with companions
         keeps the encoded training rows in its folder and refits them at ``load`` (no pickle).
 
