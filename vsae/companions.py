@@ -18,10 +18,12 @@ the centre of the draws (``sample_imputations``); the spread (``uncertainty``) s
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
 
 from vsae.classical import MICEImputer, MissForestImputer
 from vsae.errors import VSAEError
@@ -84,10 +86,14 @@ class ClassicalCompanions:
         """Fit both imputers on the observed cells of the encoded rows ``x`` (mask ``observed``)."""
         frame = self._frame(x, observed)
         common = {"random_state": self.seed, "categorical_features": self.categorical}
-        self.imputers_ = [
-            MICEImputer(**common).fit(frame),
-            MissForestImputer(n_estimators=FOREST_TREES, max_iter=FOREST_ROUNDS, **common).fit(frame),
-        ]
+        with warnings.catch_warnings():
+            # The rounds are fixed by design (3 for the forest, chosen with them); scikit-learn's
+            # note that its stopping rule was not reached says nothing the user can act on.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.imputers_ = [
+                MICEImputer(**common).fit(frame),
+                MissForestImputer(n_estimators=FOREST_TREES, max_iter=FOREST_ROUNDS, **common).fit(frame),
+            ]
         return self
 
     def blend(self, values: np.ndarray, x: np.ndarray, observed: np.ndarray, weight: float) -> np.ndarray:
