@@ -70,6 +70,8 @@ VSAE_VARIANTS: dict[str, dict[str, Any]] = {
     "vsae_drawn_masks": {"deal_validation_cells": False},
     # the default before the noise was scaled to cover 95% of the held-out cells
     "vsae_variance_calibration": {"interval_calibration": "variance"},
+    # the default before the classical companions (the network alone)
+    "vsae_network_only": {"classical_weight": 0.0},
 }
 
 
