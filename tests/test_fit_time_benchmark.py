@@ -34,6 +34,7 @@ def test_a_cell_times_the_default_against_the_previous_default(fit_time, tmp_pat
     previous = record[fit_time.PREVIOUS]["params"]
     assert previous["ensemble_size"] == 1 and previous["unobserved_term"] is True
     assert previous["select_after_warmup"] is False and previous["importance_samples"] == 0
+    assert previous["classical_weight"] == 0.0  # measured with the network alone, before the companions
     assert record["default"]["networks"] == 3 and record[fit_time.PREVIOUS]["networks"] == 1
     for config in ("default", fit_time.PREVIOUS):
         assert record[config]["fit_seconds"] > 0 and record[config]["transform_seconds"] > 0

@@ -100,7 +100,7 @@ class ClassicalCompanions:
         """``values`` (encoded imputations of the rows ``x``) with every numerical column replaced by
         ``(1 − weight) · values + weight · (mean of the two companions' imputations)``; the cells
         ``observed`` are read from ``x`` by the companions and stay whatever ``values`` holds."""
-        if weight == 0.0 or not self.numerical:
+        if not self.numerical:
             return values
         frame = self._frame(x, observed)
         imputed = np.mean(

@@ -364,9 +364,9 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
             self.companions_ = ClassicalCompanions(self.schema_, self._sampling_seed(None)).fit(x, observed)
             self.companion_rows_ = (x, observed)
 
-    def _point_values(self, x: np.ndarray, observed: np.ndarray) -> np.ndarray:
-        """The encoded point imputation: the network's, blended with the companions' when fitted."""
-        values = inference.impute(
+    def _network_values(self, x: np.ndarray, observed: np.ndarray) -> np.ndarray:
+        """The network's encoded point imputation, seeded by the fit's seed."""
+        return inference.impute(
             self.model_,
             x,
             observed,
@@ -374,6 +374,10 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
             self._trained_kl_weight(),
             self._sampling_seed(None),
         )
+
+    def _point_values(self, x: np.ndarray, observed: np.ndarray) -> np.ndarray:
+        """The encoded point imputation: the network's, blended with the companions' when fitted."""
+        values = self._network_values(x, observed)
         if self.companions_ is None:
             return values
         return self.companions_.blend(values, x, observed, self.classical_weight_)
@@ -416,14 +420,7 @@ class VSAEImputer(TableEstimator, TransformerMixin, BaseEstimator):
         seed = self._sampling_seed(random_state)
         draws = inference.sample_imputations(self.model_, x, observed, n, seed)
         if self.companions_ is not None:
-            network = inference.impute(
-                self.model_,
-                x,
-                observed,
-                self._importance_samples(),
-                self._trained_kl_weight(),
-                self._sampling_seed(None),  # transform's seed: the draws centre on its imputation
-            )
+            network = self._network_values(x, observed)  # transform's: the draws centre on its imputation
             draws = draws + (self.companions_.blend(network, x, observed, self.classical_weight_) - network)
         filled = [self._restore(self.codec_.fill_missing(frame, observed, draw), X) for draw in draws]
         if is_frame:
